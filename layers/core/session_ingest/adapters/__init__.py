@@ -1,0 +1,1 @@
+"""boto3 adapters, created lazily and cached (never at import time)."""

@@ -1,0 +1,34 @@
+"""One settings model, read from the environment variables that template.yaml sets."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, Field
+
+from session_ingest import limits
+
+
+class Settings(BaseModel):
+    """Resource names and tunables. Field names are the lower-cased environment variable names."""
+
+    endpoints_table: str = Field(min_length=1)
+    requests_table: str = Field(min_length=1)
+    sessions_table: str = Field(min_length=1)
+    ingest_queue_url: str = Field(min_length=1)
+    config_cache_seconds: int = Field(default=limits.CONFIG_CACHE_SECONDS, ge=0, lt=60)
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build from the environment; a missing variable fails loudly with its name."""
+        env = os.environ if environ is None else environ
+        names = cls.model_fields.keys()
+        values = {name: env[name.upper()] for name in names if name.upper() in env}
+        return cls.model_validate(values)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    return Settings.from_environment()

@@ -1,0 +1,1 @@
+"""ingestctl: the operator CLI and the local stack (not deployed to Lambda)."""

@@ -1,0 +1,27 @@
+"""Fixtures for every ring: no real AWS credentials or region ever reach a test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from session_ingest.adapters.aws import reset_clients
+from session_ingest.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Given dummy credentials and region, so nothing can talk to a real account
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SessionIngest")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    reset_clients()
+    get_settings.cache_clear()
+    yield
+    reset_clients()
+    get_settings.cache_clear()
