@@ -17,6 +17,8 @@ class Settings(BaseModel):
     requests_table: str = Field(min_length=1)
     sessions_table: str = Field(min_length=1)
     ingest_queue_url: str = Field(min_length=1)
+    # Only the operator CLI needs the DLQ; the Lambdas never read it.
+    dead_letter_queue_url: str | None = None
     config_cache_seconds: int = Field(default=limits.CONFIG_CACHE_SECONDS, ge=0, lt=60)
 
     @classmethod
