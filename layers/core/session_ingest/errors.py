@@ -1,4 +1,4 @@
-"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_errors)."""
+"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_replies)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,25 @@ class ValidationFailed(IngestError):
 
 
 class IdempotencyConflict(IngestError):
-    pass
+    """The Idempotency-Key was already used with a different body (SPEC §7)."""
+
+
+@dataclass
+class InvalidIdempotencyKey(IngestError):
+    """The Idempotency-Key header is empty, longer than allowed or holds control characters."""
+
+    reason: str
+
+
+@dataclass
+class IdempotencyInProgress(IngestError):
+    """The first request with this key is still being stored and queued; retry shortly."""
+
+    retry_after_seconds: int
+
+
+class MatchPreviewUnavailable(IngestError):
+    """The dry run's session match preview is not available in this deployment."""
 
 
 class EnqueueFailed(IngestError):

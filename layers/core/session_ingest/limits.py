@@ -13,3 +13,22 @@ CONFIG_CACHE_SECONDS = 30
 
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60
 REQUEST_RETENTION_SECONDS = 30 * 24 * 60 * 60
+
+# A cache miss (unknown endpoint, or a token id the cached endpoint does not hold) is re-read at most
+# this often per endpoint: a freshly created token works at once, and a flood of bogus tokens or
+# unknown endpoint ids costs at most one read per endpoint per interval.
+CACHE_MISS_REFRESH_SECONDS = 1
+# Endpoints one warm Lambda keeps in its cache (the oldest is forgotten beyond this).
+MAX_CACHED_ENDPOINTS = 1024
+
+# A request holding an Idempotency-Key that was stored but not yet confirmed as queued is treated as
+# in flight for this long (well above the API function's timeout); after it, it is known to have died
+# before queuing, and a retry with the same key may take its place.
+IDEMPOTENCY_IN_FLIGHT_SECONDS = 60
+
+# A transaction cancelled only because another transaction touched the same item (DynamoDB's
+# TransactionConflict, e.g. two requests updating one rate counter at once) is retried this often.
+TRANSACTION_CONFLICT_RETRIES = 3
+
+# At most this many JSON Schema / field errors are listed in a 422 `details`.
+MAX_VALIDATION_DETAILS = 50
