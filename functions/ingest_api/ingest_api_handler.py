@@ -41,7 +41,9 @@ def _request_id() -> str:
 
 def _respond(reply: ApiReply) -> Response[Any]:
     headers = {"X-Request-Id": _request_id(), "Cache-Control": "no-store", **reply.headers}
-    return Response(status_code=reply.status, content_type="application/json", body=reply.body, headers=headers)
+    return Response(
+        status_code=reply.status, content_type="application/json", body=reply.body, headers=headers
+    )
 
 
 def _ingest_request(endpoint_id: str) -> IngestRequest:
@@ -79,7 +81,7 @@ def unknown_route(_: NotFoundError) -> Response[Any]:
     return _respond(not_found_reply())
 
 
-@app.exception_handler(Exception)
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def failed(error: Exception) -> Response[Any]:
     reply = error_reply(error)
     if not isinstance(error, IngestError):
@@ -104,5 +106,5 @@ def _invocation_request_id(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(request_id=_invocation_request_id(event))
+    app.append_context(request_id=_invocation_request_id(event))  # type: ignore[no-untyped-call]
     return app.resolve(event, context)

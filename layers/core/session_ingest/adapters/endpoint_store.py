@@ -25,8 +25,8 @@ from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.settings import get_settings
 
 CONFIG_SK = "CONFIG"
-TOKEN_SK_PREFIX = "TOKEN#"
-TOKEN_ID_INDEX = "TokenIdIndex"
+TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret
+TOKEN_ID_INDEX = "TokenIdIndex"  # noqa: S105 - an index name
 
 
 def endpoint_pk(endpoint_id: str) -> str:
@@ -71,7 +71,9 @@ def _config_item(config: EndpointConfig) -> dict[str, Any]:
     )
 
 
-def _token_item(endpoint_id: str, token: IssuedToken, created_at: datetime, expires_at: datetime | None) -> Any:
+def _token_item(
+    endpoint_id: str, token: IssuedToken, created_at: datetime, expires_at: datetime | None
+) -> Any:
     return to_item(
         {
             "pk": endpoint_pk(endpoint_id),
@@ -136,11 +138,15 @@ class EndpointStore:
     def load(self, endpoint_id: str) -> StoredEndpoint | None:
         """The endpoint with all its tokens (one strongly consistent Query), or None."""
         items: list[dict[str, Any]] = []
-        pages = client("dynamodb").get_paginator("query").paginate(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": endpoint_pk(endpoint_id)}},
-            ConsistentRead=True,
+        pages = (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": endpoint_pk(endpoint_id)}},
+                ConsistentRead=True,
+            )
         )
         for page in pages:
             items.extend(from_item(item) for item in page["Items"])
@@ -158,7 +164,12 @@ class EndpointStore:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    {"Put": {"TableName": self._table, "Item": _token_item(config.endpoint_id, token, config.created_at, None)}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _token_item(config.endpoint_id, token, config.created_at, None),
+                        }
+                    },
                 ]
             )
         except client("dynamodb").exceptions.TransactionCanceledException as error:
@@ -178,7 +189,12 @@ class EndpointStore:
                             "ConditionExpression": "attribute_exists(pk)",
                         }
                     },
-                    {"Put": {"TableName": self._table, "Item": _token_item(endpoint_id, token, created_at, expires_at)}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _token_item(endpoint_id, token, created_at, expires_at),
+                        }
+                    },
                 ]
             )
         except client("dynamodb").exceptions.TransactionCanceledException as error:
@@ -201,7 +217,10 @@ class EndpointStore:
                 Key=key,
                 UpdateExpression="SET revoked = :true, revoked_at = :revoked_at",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":true": {"BOOL": True}, ":revoked_at": to_attribute(format_utc(revoked_at))},
+                ExpressionAttributeValues={
+                    ":true": {"BOOL": True},
+                    ":revoked_at": to_attribute(format_utc(revoked_at)),
+                },
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

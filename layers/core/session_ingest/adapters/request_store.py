@@ -166,7 +166,7 @@ class RequestStore:
         return StoreUnavailable(f"transaction cancelled: {codes}")
 
     def mark_not_queued(self, request_id: str, reason: str) -> None:
-        """Record on a request item that its message never reached the queue (the client was told to retry)."""
+        """Record that the request's message never reached the queue (its client was told to retry)."""
         client("dynamodb").update_item(
             TableName=self._table,
             Key=request_key(request_id),
@@ -201,9 +201,11 @@ class RequestStore:
 
     def get_outcome(self, request_id: str) -> RequestOutcome | None:
         """A request's outcome (strongly consistent read), or None."""
-        item = client("dynamodb").get_item(
-            TableName=self._table, Key=request_key(request_id), ConsistentRead=True
-        ).get("Item")
+        item = (
+            client("dynamodb")
+            .get_item(TableName=self._table, Key=request_key(request_id), ConsistentRead=True)
+            .get("Item")
+        )
         return None if item is None else RequestOutcome.model_validate(from_item(item))
 
     def outcome_and_count(self, request_id: str, window: RateWindow) -> tuple[RequestOutcome | None, int]:

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-TOKEN_PREFIX = "sit"
+TOKEN_PREFIX = "sit"  # noqa: S105 - the public prefix of every token
 _SECRET_BYTES = 32
 # token_urlsafe(32) is 43 characters of the URL-safe base64 alphabet.
 _TOKEN_PATTERN = re.compile(r"^sit_(?P<token_id>[0-9a-f]{32})_(?P<secret>[A-Za-z0-9_-]{43})$")

@@ -22,9 +22,11 @@ from session_ingest.adapters.endpoint_store import (
     UnknownToken,
 )
 from session_ingest.domain.json_schema import InvalidJsonSchema, check_json_schema
+from session_ingest.domain.mapping import load_mapping_rules
 from session_ingest.domain.models import EndpointConfig, EndpointType, MappingRules
 from session_ingest.domain.tokens import issue_token
 from session_ingest.domain.utc import format_utc
+from session_ingest.errors import InvalidMapping
 
 _ORGANISATION = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -49,13 +51,16 @@ def _store() -> EndpointStore:
     return EndpointStore()
 
 
-def _mapping_rules(mapping: MappingRules | dict[str, Any] | None) -> MappingRules:
-    if mapping is None or isinstance(mapping, MappingRules):
-        return mapping or MappingRules()
+def _mapping_rules(
+    mapping: MappingRules | dict[str, Any] | None, endpoint_type: EndpointType
+) -> MappingRules:
+    """The endpoint's mapping, checked now so a bad mapping never reaches a request."""
+    if mapping is None:
+        return MappingRules()
     try:
-        return MappingRules.model_validate(mapping)
-    except ValidationError as error:
-        raise InvalidEndpointSettings(f"invalid mapping: {error}") from error
+        return load_mapping_rules(mapping, endpoint_type)
+    except InvalidMapping as error:
+        raise InvalidEndpointSettings(f"invalid mapping: {error.reason}") from error
 
 
 def create_endpoint(
@@ -68,6 +73,10 @@ def create_endpoint(
     clock: Clock | None = None,
 ) -> dict[str, str]:
     """Create an enabled endpoint with one token: `{"endpoint_id", "token", "token_id"}`."""
+    try:
+        endpoint_type = EndpointType(endpoint_type)
+    except ValueError as error:
+        raise InvalidEndpointSettings(f"unknown endpoint type {endpoint_type!r}") from error
     if not _ORGANISATION.match(organisation):
         raise InvalidEndpointSettings(f"organisation must be a slug (a-z, 0-9, '-'), got {organisation!r}")
     if json_schema is not None:
@@ -80,7 +89,7 @@ def create_endpoint(
         "endpoint_type": endpoint_type,
         "organisation": organisation,
         "event_id": event_id,
-        "mapping": _mapping_rules(mapping),
+        "mapping": _mapping_rules(mapping, endpoint_type),
         "json_schema": json_schema,
         "created_at": (clock or SystemClock()).now(),
     }
@@ -103,7 +112,7 @@ def create_endpoint(
 def create_token(
     endpoint_id: str, expires_in_seconds: int | None = None, clock: Clock | None = None
 ) -> dict[str, str | None]:
-    """Issue another token for an endpoint (rotation): `{"endpoint_id", "token_id", "token", "expires_at"}`."""
+    """Issue another token (rotation): `{"endpoint_id", "token_id", "token", "expires_at"}`."""
     if expires_in_seconds is not None and expires_in_seconds <= 0:
         raise InvalidEndpointSettings("expires_in_seconds must be positive")
     now = (clock or SystemClock()).now()

@@ -62,7 +62,9 @@ def rate_limit_headers(state: RateLimitState) -> dict[str, str]:
 
 def _failure(status: int, message: str, error_type: str, **extra: Any) -> ApiReply:
     headers = extra.pop("headers", {})
-    return ApiReply(status, {"message": message, "success": False, "error_type": error_type, **extra}, headers)
+    return ApiReply(
+        status, {"message": message, "success": False, "error_type": error_type, **extra}, headers
+    )
 
 
 def accepted_reply(accepted: Accepted) -> ApiReply:
@@ -88,21 +90,27 @@ def not_found_reply() -> ApiReply:
     return _failure(404, "Not Found", "not_found")
 
 
-def error_reply(error: Exception) -> ApiReply:  # noqa: PLR0911 - one arm per documented failure
+def error_reply(error: Exception) -> ApiReply:
     """The reply for any exception a request ends with; unknown ones become 500 internal_error."""
     match error:
         case PayloadTooLarge():
             return _failure(
-                413, "Payload Too Large", "payload_too_large",
+                413,
+                "Payload Too Large",
+                "payload_too_large",
                 errors=f"The body must not be larger than {limits.MAX_BODY_BYTES} bytes",
-            )  # fmt: skip
+            )
         case UnsupportedMediaType():
             return _failure(
-                415, "Unsupported Media Type", "unsupported_media_type",
+                415,
+                "Unsupported Media Type",
+                "unsupported_media_type",
                 errors="Content-Type must be application/json",
-            )  # fmt: skip
+            )
         case Unauthenticated():
-            return _failure(401, "Unauthenticated", "authentication_error", headers={"WWW-Authenticate": "Bearer"})
+            return _failure(
+                401, "Unauthenticated", "authentication_error", headers={"WWW-Authenticate": "Bearer"}
+            )
         case EndpointNotFound() | RequestNotFound():
             return not_found_reply()
         case RateLimited(limit=limit, reset_seconds=reset):
@@ -117,22 +125,30 @@ def error_reply(error: Exception) -> ApiReply:  # noqa: PLR0911 - one arm per do
             return _failure(422, "Invalid", "validation_error", errors=VALIDATION_MESSAGE, details=details)
         case IdempotencyConflict():
             return _failure(
-                422, "Invalid", "idempotency_conflict",
+                422,
+                "Invalid",
+                "idempotency_conflict",
                 errors="This Idempotency-Key was already used with a different payload",
-            )  # fmt: skip
+            )
         case IdempotencyInProgress(retry_after_seconds=retry_after):
             return _failure(
-                409, "Conflict", "idempotency_in_progress",
+                409,
+                "Conflict",
+                "idempotency_in_progress",
                 errors="A request with this Idempotency-Key is still being processed; retry shortly",
                 headers={"Retry-After": str(retry_after)},
-            )  # fmt: skip
+            )
         case MatchPreviewUnavailable():
             return _failure(
                 501, "Not Implemented", "not_implemented", errors="Match preview is not available here"
             )
         case EnqueueFailed():
             return _failure(
-                503, "Service Unavailable", "service_unavailable", errors=RETRY_MESSAGE, headers={"Retry-After": "1"}
+                503,
+                "Service Unavailable",
+                "service_unavailable",
+                errors=RETRY_MESSAGE,
+                headers={"Retry-After": "1"},
             )
         case _:
             return _failure(500, "Internal Server Error", "internal_error", errors=RETRY_MESSAGE)

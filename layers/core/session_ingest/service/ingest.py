@@ -151,7 +151,9 @@ def validate_payload(config: EndpointConfig, raw: bytes) -> tuple[dict[str, Any]
 
 
 def _window(deps: IngestDependencies, config: EndpointConfig) -> RateWindow:
-    return RateWindow.containing(config.endpoint_id, config.rate_limit_per_minute, deps.clock.now().timestamp())
+    return RateWindow.containing(
+        config.endpoint_id, config.rate_limit_per_minute, deps.clock.now().timestamp()
+    )
 
 
 def _rate_limited(deps: IngestDependencies, window: RateWindow) -> RateLimited:
@@ -331,4 +333,3 @@ def get_request_outcome(
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
         raise RequestNotFound
     return OutcomeLookup(outcome, window.state(count, deps.clock.now().timestamp()))
-
