@@ -56,7 +56,7 @@ from session_ingest.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from session_ingest.observability import logger, tracer
+from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
 from session_ingest.service.match_preview import MatchPreview
@@ -199,7 +199,6 @@ def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotenc
     return _Screened(config, window, raw, payload, mapped, key)
 
 
-@tracer.capture_method(capture_response=False)
 def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> Accepted:
     """Validate, store and queue one payload. A 200 only ever follows a successful SQS send."""
     deps = deps or ingest_dependencies()
@@ -298,7 +297,6 @@ def _undo_acceptance(deps: IngestDependencies, request_id: str, claim: Idempoten
             logger.exception("could not release the idempotency claim")
 
 
-@tracer.capture_method(capture_response=False)
 def dry_run(request: IngestRequest, deps: IngestDependencies | None = None) -> DryRun:
     """Every check of `accept_payload` and the match it would make; nothing stored or queued.
 
@@ -313,7 +311,6 @@ def dry_run(request: IngestRequest, deps: IngestDependencies | None = None) -> D
     return DryRun(screened.mapped.record, screened.mapped.warnings, match, rate)
 
 
-@tracer.capture_method(capture_response=False)
 def get_request_outcome(
     endpoint_id: str, request_id: str, authorization: str | None, deps: IngestDependencies | None = None
 ) -> OutcomeLookup:
