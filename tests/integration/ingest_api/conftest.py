@@ -12,7 +12,7 @@ import pytest
 from ingestctl.template import CreatedResources
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
-from session_ingest.service.endpoints import create_endpoint
+from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint
 from tests.integration.ingest_api.support import ApiClient, FakeClock
 
 # Five seconds into a rate window, so every test knows its window and its reset time (55 s).
@@ -33,13 +33,13 @@ def deps(aws: CreatedResources, clock: FakeClock, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def endpoint(deps: IngestDependencies, clock: FakeClock) -> dict[str, str]:
+def endpoint(deps: IngestDependencies, clock: FakeClock) -> CreatedEndpoint:
     """An enabled session endpoint of organisation acme, event 42, with one token."""
     return create_endpoint("acme", 42, clock=clock)
 
 
 @pytest.fixture
-def api(endpoint: dict[str, str]) -> ApiClient:
+def api(endpoint: CreatedEndpoint) -> ApiClient:
     return ApiClient(endpoint["endpoint_id"], endpoint["token"])
 
 

@@ -11,7 +11,7 @@ import pytest
 from ingestctl.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.rate_limit import RateWindow
-from session_ingest.service.endpoints import create_endpoint, set_endpoint_enabled
+from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import START, QueueReader, requests_table_items
 from tests.integration.ingest_api.support import ApiClient, FakeClock
@@ -134,7 +134,7 @@ def test_a_wrong_secret_for_a_known_token_id_is_a_401(api: ApiClient) -> None:
     assert (result.status, result.body) == (401, UNAUTHENTICATED)
 
 
-def test_another_endpoints_token_is_a_401(api: ApiClient, endpoint: dict[str, str]) -> None:
+def test_another_endpoints_token_is_a_401(api: ApiClient, endpoint: CreatedEndpoint) -> None:
     # Given a second endpoint with its own token
     other = create_endpoint("acme", 43)
     # When the first endpoint is called with the second endpoint's token

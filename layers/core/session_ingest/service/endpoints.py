@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import ValidationError
 
@@ -29,6 +29,19 @@ from session_ingest.domain.utc import format_utc
 from session_ingest.errors import InvalidMapping
 
 _ORGANISATION = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+class CreatedEndpoint(TypedDict):
+    endpoint_id: str
+    token: str
+    token_id: str
+
+
+class CreatedToken(TypedDict):
+    endpoint_id: str
+    token_id: str
+    token: str
+    expires_at: str | None
 
 
 class AdminError(Exception):
@@ -71,7 +84,7 @@ def create_endpoint(
     mapping: MappingRules | dict[str, Any] | None = None,
     json_schema: dict[str, Any] | None = None,
     clock: Clock | None = None,
-) -> dict[str, str]:
+) -> CreatedEndpoint:
     """Create an enabled endpoint with one token: `{"endpoint_id", "token", "token_id"}`."""
     try:
         endpoint_type = EndpointType(endpoint_type)
@@ -106,12 +119,12 @@ def create_endpoint(
         _store().create(config, token)
     except EndpointAlreadyExists as error:  # a UUID collision: practically impossible
         raise AdminError("endpoint id collision; try again") from error
-    return {"endpoint_id": config.endpoint_id, "token": token.token, "token_id": token.token_id}
+    return CreatedEndpoint(endpoint_id=config.endpoint_id, token=token.token, token_id=token.token_id)
 
 
 def create_token(
     endpoint_id: str, expires_in_seconds: int | None = None, clock: Clock | None = None
-) -> dict[str, str | None]:
+) -> CreatedToken:
     """Issue another token (rotation): `{"endpoint_id", "token_id", "token", "expires_at"}`."""
     if expires_in_seconds is not None and expires_in_seconds <= 0:
         raise InvalidEndpointSettings("expires_in_seconds must be positive")
@@ -122,12 +135,12 @@ def create_token(
         _store().add_token(endpoint_id, token, now, expires_at)
     except UnknownEndpoint as error:
         raise NoSuchEndpoint(f"no endpoint {endpoint_id}") from error
-    return {
-        "endpoint_id": endpoint_id,
-        "token_id": token.token_id,
-        "token": token.token,
-        "expires_at": None if expires_at is None else format_utc(expires_at),
-    }
+    return CreatedToken(
+        endpoint_id=endpoint_id,
+        token_id=token.token_id,
+        token=token.token,
+        expires_at=None if expires_at is None else format_utc(expires_at),
+    )
 
 
 def revoke_token(token_id: str, clock: Clock | None = None) -> dict[str, Any]:
