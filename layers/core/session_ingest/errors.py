@@ -62,3 +62,31 @@ class IdempotencyConflict(IngestError):
 
 class EnqueueFailed(IngestError):
     """The request could not be stored or queued: the client must retry (5xx)."""
+
+
+# -- consumer ---------------------------------------------------------------------------------------------
+
+
+class ProcessingError(Exception):
+    """A queued message the consumer could not process; `reason` is what operators are shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnreadableMessage(ProcessingError):
+    """The body is not an envelope this consumer can read. The message is reported failed and, after
+    the queue's receive count, kept in the DLQ for inspection and redrive (e.g. after an upgrade)."""
+
+
+class PermanentFailure(ProcessingError):
+    """The request can never succeed: its outcome becomes `failed` and the message is consumed."""
+
+
+class TransientFailure(ProcessingError):
+    """Worth retrying: the message is reported failed and SQS redelivers it."""
+
+
+class WriteConflict(TransientFailure):
+    """Concurrent writers kept winning the optimistic-lock race past the bounded retries."""

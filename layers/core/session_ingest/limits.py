@@ -13,3 +13,9 @@ CONFIG_CACHE_SECONDS = 30
 
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60
 REQUEST_RETENTION_SECONDS = 30 * 24 * 60 * 60
+
+# Consumer: optimistic-lock conflicts and lost create races are re-read and retried this many times
+# (jittered exponential backoff) before the message is left to SQS redelivery.
+MAX_WRITE_ATTEMPTS = 5
+WRITE_RETRY_BASE_SECONDS = 0.02
+WRITE_RETRY_MAX_SECONDS = 0.5
