@@ -4,6 +4,8 @@ Every stored field remembers the accept time of the request that set it. An inco
 only when its request was accepted no earlier than that, so an older request that arrives late never
 overwrites what a newer one already set, field by field. Ties apply: the same accept time can only be the
 same request (redeliveries are stopped earlier by the request item) or a truly simultaneous one.
+An older request that carries the value already stored is not a conflict: it is neither written nor
+reported stale (typically the organisation uid it was matched by).
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ class FieldMerge:
 
 
 def merge_fields(
-    stored_accepted_at: Mapping[str, datetime], incoming: Mapping[str, Any], accepted_at: datetime
+    stored: Mapping[str, Any],
+    stored_accepted_at: Mapping[str, datetime],
+    incoming: Mapping[str, Any],
+    accepted_at: datetime,
 ) -> FieldMerge:
     """Split `incoming` into fields this request may write and fields a newer request already owns."""
     applied: dict[str, Any] = {}
     stale: list[str] = []
     for name, value in incoming.items():
         previous = stored_accepted_at.get(name)
-        if previous is not None and previous > accepted_at:
-            stale.append(name)
-        else:
+        if previous is None or previous <= accepted_at:
             applied[name] = value
+        elif stored.get(name) != value:
+            stale.append(name)
     return FieldMerge(applied=applied, stale=tuple(sorted(stale)))

@@ -284,7 +284,7 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     session = match.session
     assert session is not None
     fields, warnings = _base_warnings(prepared, match)
-    merge = merge_fields(session.field_accepted_at, fields, envelope.accepted_at)
+    merge = merge_fields(session.fields, session.field_accepted_at, fields, envelope.accepted_at)
     warnings.extend(_stale_warning(name, session.field_accepted_at[name]) for name in merge.stale)
     new_uid = _uid_taken(merge.applied)
     previous_uid = session.organisation_uid
