@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
-def _only_session() -> dict:
+def _only_session() -> dict[str, Any]:
     found = stored_sessions()
     assert len(found) == 1, found
     return found[0]
@@ -257,16 +258,17 @@ def test_a_redelivered_update_does_not_overwrite_a_newer_update(aws: CreatedReso
 def test_shuffled_old_and_new_updates_end_with_the_newest_value_of_each_field(aws: CreatedResources) -> None:
     # Given a session, and partial updates accepted at increasing times
     accept_and_deliver(make_envelope({"organisation_uid": "U"}))
+    changes: list[tuple[int, dict[str, Any]]] = [
+        (1, {"name": "n1", "code": "c1"}),
+        (2, {"name": "n2"}),
+        (3, {"description": "d3", "code": "c3"}),
+        (4, {"name": "n4", "sort_order": 4}),
+        (5, {"sort_order": 5}),
+        (6, {"description": "d6"}),
+    ]
     updates = [
         make_envelope({"organisation_uid": "U", **fields}, accepted_at=at(second))
-        for second, fields in [
-            (1, {"name": "n1", "code": "c1"}),
-            (2, {"name": "n2"}),
-            (3, {"description": "d3", "code": "c3"}),
-            (4, {"name": "n4", "sort_order": 4}),
-            (5, {"sort_order": 5}),
-            (6, {"description": "d6"}),
-        ]
+        for second, fields in changes
     ]
     # When they arrive in a shuffled order
     random.Random(7).shuffle(updates)

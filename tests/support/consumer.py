@@ -79,7 +79,7 @@ def accept_and_deliver(envelope: IngestEnvelope) -> ProcessResult:
 
 def sqs_record(
     body: str, request_id: str | None, message_id: str | None = None, receive_count: int = 1
-) -> dict:
+) -> dict[str, Any]:
     """One record of a Lambda SQS event."""
     attributes = (
         {REQUEST_ID_ATTRIBUTE: {"stringValue": request_id, "dataType": "String"}} if request_id else {}
@@ -102,7 +102,7 @@ def sqs_record(
     }
 
 
-def sqs_event(*records: dict) -> dict:
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
