@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from ingestctl.commands import mapping
+
 app = typer.Typer(
     name="ingestctl",
     help="Operate session ingest: map payloads offline, manage endpoints and tokens, run the local stack.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("map")(mapping.map_command)
 
 
 @app.callback()
