@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from ingestctl.template import CreatedResources, create_resources
-from session_ingest.adapters.aws import reset_clients
+from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.settings import get_settings
 
 
@@ -22,7 +22,8 @@ from session_ingest.settings import get_settings
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[CreatedResources]:
     """A fresh moto account holding exactly the template's tables and queues, wired into the settings."""
     with mock_aws():
-        created = create_resources(boto3.client("dynamodb"), boto3.client("sqs"))
+        reset_clients()
+        created = create_resources(client("dynamodb"), client("sqs"))
         for name, value in created.environment().items():
             monkeypatch.setenv(name, value)
         reset_clients()
