@@ -42,6 +42,7 @@ def test_strict_json_is_parsed(raw: bytes | str, expected: object) -> None:
         ('{"n": ' + "9" * 5000 + "}", "too many digits"),
         ('{"name": "\\ud800"}', "unpaired"),
         ('["\\udc00x"]', "unpaired"),
+        ('["\ud800"]', "unpaired"),
         ('{"name": }', "Expecting value at line 1 column 10"),
         ("{'name': 'A'}", "Expecting property name"),
         ('{"a": 1} trailing', "Extra data"),

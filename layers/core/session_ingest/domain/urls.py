@@ -19,8 +19,10 @@ _SCHEME = re.compile(r"(?i:https?)://")
 # HTML character references (`&#58;`, `&#x3A;`, `&colon;`) would be decoded by a browser in an
 # attribute; in a real URL `&` is followed by a query parameter name and `=`, never `#` or `name;`.
 _CHARACTER_REFERENCE = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
-# ASCII that never appears literally in a safe URL: controls, space, DEL, backslash, quotes, `<>`.
-_UNSAFE_ASCII = re.compile(r"[\x00-\x20\x7f\\\"'<>`]")
+# ASCII that never appears literally in a safe URL: controls, space and DEL; and characters that
+# could end an HTML attribute or be read as a path separator (quotes, backtick, `<>`, backslash).
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_MARKUP_OR_BACKSLASH = re.compile(r"[\\\"'<>`]")
 # Dot-separated labels (each starting with a letter or digit, so matching stays linear), or an IPv6
 # literal in brackets. Non-ASCII letters are allowed for internationalised domain names.
 _LABEL = r"[A-Za-z0-9_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff-]*"
@@ -57,11 +59,10 @@ def is_site_path(text: str) -> bool:
 def _check_safe_characters(text: str) -> None:
     if not text:
         raise InvalidValue(f"{URL_RULE} {PATH_RULE}")
-    unsafe = _UNSAFE_ASCII.search(text)
-    if unsafe is not None and unsafe.group() > " " and unsafe.group() != "\x7f":
-        raise InvalidValue("must not contain backslashes, quotes, backticks or angle brackets")
-    if unsafe is not None or not (text.isascii() or is_printable_non_space(text)):
+    if _SPACE_OR_CONTROL.search(text) or not (text.isascii() or is_printable_non_space(text)):
         raise InvalidValue("must not contain whitespace, control or invisible characters")
+    if _MARKUP_OR_BACKSLASH.search(text):
+        raise InvalidValue("must not contain backslashes, quotes, backticks or angle brackets")
     if _CHARACTER_REFERENCE.search(text):
         raise InvalidValue("must not contain HTML character references such as &#58; or &colon;")
 
