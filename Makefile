@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test lint typecheck unit integration e2e bench clean
+.PHONY: help venv run test lint typecheck unit integration e2e bench bench-mapping clean
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -42,8 +42,10 @@ test: lint typecheck
 run: $(STAMP)
 	$(BIN)/ingestctl local up
 
-bench: $(STAMP)
-	@echo "see README: Benchmarks"
+bench: bench-mapping
+
+bench-mapping: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_mapping
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmark commands (run through make targets); each prints its figures."""
