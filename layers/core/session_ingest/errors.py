@@ -95,3 +95,31 @@ class InvalidMapping(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+# -- consumer ---------------------------------------------------------------------------------------------
+
+
+class ProcessingError(Exception):
+    """A queued message the consumer could not process; `reason` is what operators are shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnreadableMessage(ProcessingError):
+    """The body is not an envelope this consumer can read. The message is reported failed and, after
+    the queue's receive count, kept in the DLQ for inspection and redrive (e.g. after an upgrade)."""
+
+
+class PermanentFailure(ProcessingError):
+    """The request can never succeed: its outcome becomes `failed` and the message is consumed."""
+
+
+class TransientFailure(ProcessingError):
+    """Worth retrying: the message is reported failed and SQS redelivers it."""
+
+
+class WriteConflict(TransientFailure):
+    """Concurrent writers kept winning the optimistic-lock race past the bounded retries."""

@@ -45,3 +45,10 @@ MAX_CSS_VALUE_CHARS = 1024
 MAX_MAPPING_EXPRESSION_CHARS = 1024
 # Warnings are stored on the request outcome item (DynamoDB items are capped at 400 KB).
 MAX_WARNINGS_PER_RECORD = 50
+
+
+# Consumer: optimistic-lock conflicts and lost create races are re-read and retried this many times
+# (jittered exponential backoff) before the message is left to SQS redelivery.
+MAX_WRITE_ATTEMPTS = 5
+WRITE_RETRY_BASE_SECONDS = 0.02
+WRITE_RETRY_MAX_SECONDS = 0.5
