@@ -11,6 +11,7 @@ from session_ingest.domain.models import EndpointConfig
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.process import QueueMessage, process_message
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
 from tests.integration.ingest_api.support import ApiClient
@@ -98,10 +99,30 @@ def test_dry_runs_count_against_the_rate_limit(deps: IngestDependencies) -> None
     assert statuses == [200, 429]
 
 
-def test_without_a_match_preview_a_dry_run_says_so(api: ApiClient) -> None:
-    # Given a deployment whose match preview is not wired
-    # When a valid payload is dry-run
-    result = api.post(reference_session_payload(), dry_run=True)
-    # Then it is not answered with an invented match
-    assert result.status == 501
-    assert result.body["error_type"] == "not_implemented"
+def _process_queued(queue: QueueReader) -> None:
+    """Run the consumer over everything queued, as the SQS trigger would."""
+    for message in queue.drain():
+        process_message(
+            QueueMessage(message["Body"], message["MessageAttributes"]["request_id"]["StringValue"], 1)
+        )
+
+
+def test_the_match_preview_reports_what_the_consumer_would_do(api: ApiClient, queue: QueueReader) -> None:
+    # Given a session payload identified only by its organisation uid
+    payload = {"session": {"organisation_uid": "ext-77", "name": "Keynote"}}
+    # When it is dry-run before any session exists
+    before = api.post(payload, dry_run=True)
+    # Then it would create one
+    assert before.body["match"] == {"action": "create", "by": None, "resource_id": None}
+    # And once it has been accepted and processed
+    assert api.post(payload).status == 200
+    _process_queued(queue)
+    # Then a dry run of the same uid would update that session, found by its uid
+    after = api.post(payload, dry_run=True)
+    assert after.body["match"]["action"] == "update"
+    assert after.body["match"]["by"] == "organisation_uid"
+    resource_id = after.body["match"]["resource_id"]
+    assert resource_id.startswith("acme/session/")
+    # And a dry run naming that resource id would update it, found by resource id
+    by_id = api.post({"session": {"resource_id": resource_id, "name": "Keynote II"}}, dry_run=True)
+    assert by_id.body["match"] == {"action": "update", "by": "resource_id", "resource_id": resource_id}
