@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-SESSION_KIND = "session"
-LOCATION_KIND = "location"
+from session_ingest.domain.resource_ids import ResourceKind
+
+SESSION_KIND: Final[ResourceKind] = "session"
+LOCATION_KIND: Final[ResourceKind] = "location"
 
 # Record fields that select a session rather than describe it: never merged into the stored fields.
 MATCH_ONLY_FIELDS = frozenset({"resource_id"})
