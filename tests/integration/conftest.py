@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -29,6 +30,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[CreatedResources]:
         reset_clients()
         get_settings.cache_clear()
         yield created
+
+
+# One request at a time: moto's backends are not thread-safe even in server mode (see the module).
+SERIAL_MOTO_SERVER = Path(__file__).resolve().parents[1] / "support" / "serial_moto_server.py"
 
 
 def _free_loopback_port() -> int:
@@ -59,7 +64,7 @@ def moto_server_url() -> Iterator[str]:
     """
     port = _free_loopback_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(SERIAL_MOTO_SERVER), "127.0.0.1", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestctl.commands import mapping
+from ingestctl.commands import endpoints, mapping
 
 app = typer.Typer(
     name="ingestctl",
@@ -13,6 +13,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("map")(mapping.map_command)
+app.add_typer(endpoints.endpoint_app, name="endpoint")
+app.add_typer(endpoints.token_app, name="token")
+app.add_typer(endpoints.requests_app, name="requests")
 
 
 @app.callback()
