@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from ingestctl.commands import dlq, locations, sessions
+
 app = typer.Typer(
     name="ingestctl",
     help="Operate session ingest: map payloads offline, manage endpoints and tokens, run the local stack.",
@@ -15,3 +17,8 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """Session ingest operator CLI."""
+
+
+app.add_typer(sessions.app, name="sessions")
+app.add_typer(locations.app, name="location")
+app.add_typer(dlq.app, name="dlq")

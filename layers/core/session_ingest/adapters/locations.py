@@ -52,7 +52,7 @@ class LocationsRepository:
         )
         return public_location(from_item(response["Item"])) if "Item" in response else None
 
-    def list(self, event_id: int) -> Iterator[dict[str, Any]]:
+    def list_locations(self, event_id: int) -> Iterator[dict[str, Any]]:
         paginator = client("dynamodb").get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
