@@ -1,4 +1,4 @@
-"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_errors)."""
+"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_replies)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,12 @@ class RateLimited(IngestError):
 
 @dataclass
 class MalformedJson(IngestError):
+    """The body is not strict JSON (invalid UTF-8, syntax, duplicate keys, NaN, too deep)."""
+
     reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass
@@ -57,11 +62,39 @@ class ValidationFailed(IngestError):
 
 
 class IdempotencyConflict(IngestError):
-    pass
+    """The Idempotency-Key was already used with a different body (SPEC §7)."""
+
+
+@dataclass
+class InvalidIdempotencyKey(IngestError):
+    """The Idempotency-Key header is empty, longer than allowed or holds control characters."""
+
+    reason: str
+
+
+@dataclass
+class IdempotencyInProgress(IngestError):
+    """The first request with this key is still being stored and queued; retry shortly."""
+
+    retry_after_seconds: int
+
+
+class MatchPreviewUnavailable(IngestError):
+    """The dry run's session match preview is not available in this deployment."""
 
 
 class EnqueueFailed(IngestError):
     """The request could not be stored or queued: the client must retry (5xx)."""
+
+
+@dataclass
+class InvalidMapping(Exception):
+    """An endpoint's mapping rules are unusable (configuration error, not a request error)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 # -- consumer ---------------------------------------------------------------------------------------------

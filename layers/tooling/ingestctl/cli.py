@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestctl.commands import dlq, locations, sessions
+from ingestctl.commands import dlq, locations, mapping, sessions
 
 app = typer.Typer(
     name="ingestctl",
@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("map")(mapping.map_command)
 
 
 @app.callback()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-SESSION_KIND = "session"
-LOCATION_KIND = "location"
+SESSION_KIND: Final = "session"
+LOCATION_KIND: Final = "location"
 
 # Record fields that select a session rather than describe it: never merged into the stored fields.
 MATCH_ONLY_FIELDS = frozenset({"resource_id"})

@@ -1,1 +1,1 @@
-"""ingestctl command groups, one module per area, registered in ingestctl.cli."""
+"""ingestctl sub-commands, one module per area, registered in `ingestctl.cli`."""
