@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import format_timestamp, to_item
+from session_ingest.adapters.dynamodb_items import to_item
 from session_ingest.adapters.locations import LocationsRepository
 from session_ingest.adapters.request_outcomes import RequestOutcomes
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.domain.models import EndpointType, IngestWarning
+from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE, IngestEnvelope
 from session_ingest.service.process import ProcessResult, QueueMessage, process_message
 from session_ingest.settings import get_settings
@@ -55,7 +56,7 @@ def queue_request(envelope: IngestEnvelope) -> None:
         "request_id": envelope.request_id,
         "endpoint_id": envelope.endpoint_id,
         "status": "queued",
-        "accepted_at": format_timestamp(envelope.accepted_at),
+        "accepted_at": format_utc(envelope.accepted_at),
         "warnings": [warning.model_dump() for warning in envelope.warnings],
         "errors": [],
         "expires_at": int((envelope.accepted_at + timedelta(days=30)).timestamp()),
