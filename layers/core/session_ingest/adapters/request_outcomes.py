@@ -122,7 +122,9 @@ class RequestOutcomes:
             "warnings = :warnings",
             *_identity(ref, names, values),
         ]
-        return self._update_if(ref.request_id, "SET " + ", ".join(assignments), _FROM_QUEUED, names, values)
+        # Only an envelope that names its endpoint and accept time may write a missing outcome whole.
+        condition = _FROM_QUEUED if ref.endpoint_id and ref.accepted_at else "#status = :queued"
+        return self._update_if(ref.request_id, "SET " + ", ".join(assignments), condition, names, values)
 
     def note_retry(self, request_id: str, reason: str, now: datetime) -> bool:
         """Record why a delivery failed and will be retried; the outcome stays `queued`."""

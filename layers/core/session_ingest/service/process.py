@@ -295,7 +295,7 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     )
     new_claim = match.claim if new_uid == prepared.keys.organisation_uid else None
     uid_plan = plan_uid_claims(session.number, previous_uid, new_uid, new_claim, previous_claim)
-    duplicates = _duplicate_holders(uid_plan.duplicate_holders, match)
+    duplicates = _duplicate_holders(uid_plan.duplicate_holders, match, session.number)
     uid = new_uid or prepared.keys.organisation_uid
     duplicate_ids = [format_resource_id(envelope.organisation, SESSION_KIND, n) for n in duplicates]
     if duplicate_ids and uid is not None:
@@ -334,12 +334,14 @@ def _uid_taken(applied: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _duplicate_holders(planned: tuple[int, ...], match: Match) -> tuple[int, ...]:
-    """Rule 4: holders when the uid ends up on several sessions (set now) or was found on several."""
+def _duplicate_holders(planned: tuple[int, ...], match: Match, session_number: int) -> tuple[int, ...]:
+    """Rule 4: holders when the uid ends up on several sessions now, or the updated session carries a
+    uid that was already found on several."""
     if planned:
         return planned
-    if match.claim is not None and len(match.claim.holders) > 1:
-        return match.claim.holders
+    claim = match.claim
+    if claim is not None and len(claim.holders) > 1 and session_number in claim.holders:
+        return claim.holders
     return ()
 
 
