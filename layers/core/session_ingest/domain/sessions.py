@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-SESSION_KIND: Final = "session"
-LOCATION_KIND: Final = "location"
+from session_ingest.domain.resource_ids import ResourceKind
+
+SESSION_KIND: Final[ResourceKind] = "session"
+LOCATION_KIND: Final[ResourceKind] = "location"
 
 # Record fields that select a session rather than describe it: never merged into the stored fields.
 MATCH_ONLY_FIELDS = frozenset({"resource_id"})
