@@ -424,3 +424,22 @@ def test_claim_items_stay_out_of_the_resource_id_index(aws: CreatedResources) ->
     # Then the session itself is found
     assert found is not None
     assert found["name"] == "s"
+
+
+def test_an_unexpected_error_keeps_the_message_and_records_why(
+    aws: CreatedResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a defect that makes processing raise something unforeseen
+    def broken(*_: object) -> None:
+        raise KeyError("field_accepted_at")
+
+    monkeypatch.setattr("session_ingest.service.process.apply_envelope", broken)
+    envelope = make_envelope({"name": "s"})
+    queue_request(envelope)
+    # When the message is processed
+    with pytest.raises(KeyError):
+        deliver(envelope)
+    # Then the outcome stays queued with the reason, so the DLQ listing can explain it
+    stored = outcome(envelope.request_id)
+    assert stored["status"] == "queued"
+    assert stored["last_error"] == "unexpected KeyError: 'field_accepted_at'"

@@ -118,9 +118,9 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         raise
     except PermanentFailure as error:
         return _fail(deps, RequestRef(_raw_request_id(message)), error.reason, [])
-    if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
-        return final
     try:
+        if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
+            return final
         return apply_envelope(envelope, deps)
     except PermanentFailure as error:
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
@@ -131,6 +131,11 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         reason = f"AWS error: {error}"
         _record_retry(deps, envelope.request_id, reason)
         raise TransientFailure(reason) from error
+    except Exception as error:
+        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look.
+        logger.exception("unexpected error while processing a message")
+        _record_retry(deps, envelope.request_id, f"unexpected {type(error).__name__}: {error}")
+        raise
 
 
 def read_envelope(message: QueueMessage) -> IngestEnvelope:
