@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test lint typecheck unit integration e2e bench bench-mapping clean
+.PHONY: help venv run test lint typecheck unit integration e2e bench bench-mapping bench-consumer clean
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -42,10 +42,14 @@ test: lint typecheck
 run: $(STAMP)
 	$(BIN)/ingestctl local up
 
-bench: bench-mapping
+bench: bench-mapping bench-consumer
 
 bench-mapping: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_mapping
+
+# The handler module sits on the path exactly as in the Lambda runtime (its CodeUri folder).
+bench-consumer: $(STAMP)
+	PYTHONPATH=functions/ingest_consumer $(BIN)/python -m benchmarks.bench_consumer
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache

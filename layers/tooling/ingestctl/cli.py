@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestctl.commands import endpoints, mapping
+from ingestctl.commands import dlq, endpoints, locations, mapping, sessions
 
 app = typer.Typer(
     name="ingestctl",
@@ -21,3 +21,8 @@ app.add_typer(endpoints.requests_app, name="requests")
 @app.callback()
 def main() -> None:
     """Session ingest operator CLI."""
+
+
+app.add_typer(sessions.app, name="sessions")
+app.add_typer(locations.app, name="location")
+app.add_typer(dlq.app, name="dlq")
