@@ -17,7 +17,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	@$(BIN)/uv pip install -q --python $(BIN)/python -e ".[dev]"
+	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e ".[dev]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
