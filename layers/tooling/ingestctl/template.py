@@ -154,6 +154,13 @@ class _Resolver:
         return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
 
 
+def resolve_value(
+    template: Mapping[str, Any], value: Any, parameter_overrides: Mapping[str, str] | None = None
+) -> Any:
+    """`value` (any part of `template`, e.g. its Globals) with parameters and conditions resolved."""
+    return _Resolver(template, parameter_overrides).resolve(value)
+
+
 def resolved_resources(
     path: Path = TEMPLATE_PATH, parameter_overrides: Mapping[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
