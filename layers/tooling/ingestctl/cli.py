@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from ingestctl.commands import local, queue
+
 app = typer.Typer(
     name="ingestctl",
     help="Operate session ingest: map payloads offline, manage endpoints and tokens, run the local stack.",
@@ -15,3 +17,7 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """Session ingest operator CLI."""
+
+
+app.add_typer(local.app, name="local")
+app.add_typer(queue.app, name="queue")

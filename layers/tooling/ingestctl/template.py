@@ -1,15 +1,17 @@
 """Read template.yaml and create its tables and queues in an AWS endpoint (moto in tests and locally).
 
 template.yaml is the one source of truth: tests and the local stack never carry a second copy of a
-key schema, index, TTL or redrive policy. Intrinsics are resolved just enough for these resources:
-resource names are their logical ids.
+key schema, index, TTL or redrive policy. Resource names are their logical ids; `resolve_intrinsics`
+resolves `!Ref`, `!GetAtt`, `!Sub`, `!Join` and `!Select` against the created resources, enough for the
+functions' environment variables and event sources.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +120,22 @@ def queue_specs(path: Path = TEMPLATE_PATH) -> list[QueueSpec]:
     return sorted(specs, key=lambda spec: spec.dead_letter_target is not None)
 
 
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+class UnresolvableIntrinsic(ValueError):
+    """The template uses an intrinsic function or reference the local resolver cannot evaluate."""
+
+
 @dataclass(frozen=True)
 class CreatedResources:
     """Physical names of what `create_resources` made, keyed by logical id."""
 
     tables: dict[str, str]
     queue_urls: dict[str, str]
+    arns: dict[str, str] = field(default_factory=dict)
+    region: str = "us-east-1"
+    account_id: str = DEFAULT_ACCOUNT_ID
 
     def environment(self) -> dict[str, str]:
         """The environment variables template.yaml gives the functions, resolved to these resources."""
@@ -135,29 +147,123 @@ class CreatedResources:
             "DEAD_LETTER_QUEUE_URL": self.queue_urls["IngestDeadLetterQueue"],
         }
 
+    def ref(self, logical_id: str) -> str:
+        """What `!Ref` returns: a table's name, a queue's URL."""
+        if logical_id in self.tables:
+            return self.tables[logical_id]
+        if logical_id in self.queue_urls:
+            return self.queue_urls[logical_id]
+        raise UnresolvableIntrinsic(f"!Ref {logical_id}: not a table or queue of the local stack")
+
+    def attribute(self, logical_id: str, name: str) -> str:
+        """What `!GetAtt logical_id.name` returns, for the attributes tables and queues have."""
+        values = {"Arn": self.arns.get(logical_id)}
+        if logical_id in self.queue_urls:
+            values["QueueUrl"] = self.queue_urls[logical_id]
+            values["QueueName"] = self.queue_urls[logical_id].rsplit("/", 1)[-1]
+        value = values.get(name)
+        if value is None:
+            raise UnresolvableIntrinsic(f"!GetAtt {logical_id}.{name}: not available in the local stack")
+        return value
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def resolve_intrinsics(
+    value: Any,
+    created: CreatedResources,
+    parameters: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+) -> Any:
+    """Evaluate the intrinsic functions in `value` against the local resources and parameter values."""
+    params = parameters or {}
+    pseudo = {
+        "AWS::Region": created.region,
+        "AWS::AccountId": created.account_id,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": "local",
+    }
+
+    def ref(name: str) -> str:
+        if variables and name in variables:
+            return variables[name]
+        if name in pseudo:
+            return pseudo[name]
+        if name in params:
+            return params[name]
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return created.attribute(logical_id, attribute)
+        return created.ref(name)
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not (next(iter(node)) == "Ref" or next(iter(node)).startswith("Fn::")):
+            return {key: resolve(item) for key, item in node.items()}
+        ((name, argument),) = node.items()
+        if name == "Ref":
+            return ref(str(argument))
+        if name == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+            return created.attribute(str(logical_id), str(attribute))
+        if name == "Fn::Sub":
+            text, extra = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+            local_vars = {**(variables or {}), **{k: str(resolve(v)) for k, v in extra.items()}}
+            substituted = _SUB_VARIABLE.sub(
+                lambda match: resolve_intrinsics({"Ref": match.group(1)}, created, params, local_vars), text
+            )
+            return substituted.replace("${!", "${")  # `${!Literal}` stands for the text `${Literal}`
+        if name == "Fn::Join":
+            delimiter, items = argument
+            return str(delimiter).join(str(item) for item in resolve(items))
+        if name == "Fn::Select":
+            index, items = resolve(argument)
+            return items[int(index)]
+        raise UnresolvableIntrinsic(f"{name} is not supported by the local stack")
+
+    return resolve(value)
+
+
+def parameter_defaults(path: Path = TEMPLATE_PATH) -> dict[str, str]:
+    """The template's parameters at their default values (what `sam deploy` uses without overrides)."""
+    parameters = load_template(path).get("Parameters") or {}
+    return {name: str(spec["Default"]) for name, spec in parameters.items() if "Default" in spec}
+
 
 def create_resources(dynamodb: Any, sqs: Any, path: Path = TEMPLATE_PATH) -> CreatedResources:
     """Create every table and queue of the template through the given boto3 clients."""
-    tables = {}
+    tables: dict[str, str] = {}
+    arns: dict[str, str] = {}
     for spec in table_specs(path):
-        dynamodb.create_table(**spec.create_args)
+        description = dynamodb.create_table(**spec.create_args)["TableDescription"]
         if spec.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=spec.logical_id,
                 TimeToLiveSpecification={"AttributeName": spec.ttl_attribute, "Enabled": True},
             )
         tables[spec.logical_id] = spec.logical_id
+        arns[spec.logical_id] = description["TableArn"]
     queue_urls: dict[str, str] = {}
     for qspec in queue_specs(path):
         attributes = dict(qspec.attributes)
         if qspec.dead_letter_target:
-            target_arn = sqs.get_queue_attributes(
-                QueueUrl=queue_urls[qspec.dead_letter_target], AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": target_arn, "maxReceiveCount": qspec.max_receive_count}
+                {
+                    "deadLetterTargetArn": arns[qspec.dead_letter_target],
+                    "maxReceiveCount": qspec.max_receive_count,
+                }
             )
-        queue_urls[qspec.logical_id] = sqs.create_queue(QueueName=qspec.logical_id, Attributes=attributes)[
-            "QueueUrl"
-        ]
-    return CreatedResources(tables, queue_urls)
+        url = sqs.create_queue(QueueName=qspec.logical_id, Attributes=attributes)["QueueUrl"]
+        queue_urls[qspec.logical_id] = url
+        arns[qspec.logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+    account_id = next(iter(arns.values()), "").split(":")[4] if arns else DEFAULT_ACCOUNT_ID
+    return CreatedResources(
+        tables, queue_urls, arns, dynamodb.meta.region_name, account_id or DEFAULT_ACCOUNT_ID
+    )

@@ -1,0 +1,1 @@
+"""ingestctl sub-commands, one module per area, registered in cli.py."""
