@@ -48,7 +48,12 @@ class RateLimited(IngestError):
 
 @dataclass
 class MalformedJson(IngestError):
+    """The body is not strict JSON (invalid UTF-8, syntax, duplicate keys, NaN, too deep)."""
+
     reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass
@@ -62,3 +67,13 @@ class IdempotencyConflict(IngestError):
 
 class EnqueueFailed(IngestError):
     """The request could not be stored or queued: the client must retry (5xx)."""
+
+
+@dataclass
+class InvalidMapping(Exception):
+    """An endpoint's mapping rules are unusable (configuration error, not a request error)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason

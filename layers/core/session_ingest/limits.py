@@ -13,3 +13,16 @@ CONFIG_CACHE_SECONDS = 30
 
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60
 REQUEST_RETENTION_SECONDS = 30 * 24 * 60 * 60
+
+# Mapping and normalisation (SPEC §5). Text caps are in characters (code points).
+MAX_SINGLE_LINE_TEXT_CHARS = 255  # names, codes, labels, organisation uids
+MAX_MULTI_LINE_TEXT_CHARS = 65_535  # description, card content
+MAX_URL_CHARS = 2048
+# Record ids and integers stay within what JSON consumers (JavaScript) represent exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_RECORD_ID_LIST_ITEMS = 1000  # categories, traits
+MAX_CSS_PROPERTIES = 64
+MAX_CSS_VALUE_CHARS = 1024
+MAX_MAPPING_EXPRESSION_CHARS = 1024
+# Warnings are stored on the request outcome item (DynamoDB items are capped at 400 KB).
+MAX_WARNINGS_PER_RECORD = 50

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+<<<<<<< HEAD
 from ingestctl.commands import local, queue
+=======
+from ingestctl.commands import mapping
+>>>>>>> main
 
 app = typer.Typer(
     name="ingestctl",
@@ -12,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("map")(mapping.map_command)
 
 
 @app.callback()

@@ -1,1 +1,1 @@
-"""ingestctl sub-commands, one module per area, registered in cli.py."""
+"""ingestctl sub-commands, one module per area, registered in `ingestctl.cli`."""

@@ -1,0 +1,77 @@
+"""Card link URLs (SPEC §5): `http`/`https` URLs, or a site path such as `/sessions/1` for internal links.
+
+An allow-list, not a block-list: rather than hunting for `javascript:` in every case and encoding
+(`JaVaScRiPt:`, `java\tscript:`, `&#106;avascript:`, `%6Aavascript:`, a leading space …), a value
+is accepted only when it literally starts with `http://`, `https://` or a single `/`, contains no
+whitespace, control, quote or angle-bracket characters, no backslash and no character reference.
+Whatever a browser decodes from such a string cannot change its scheme.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from session_ingest import limits
+from session_ingest.domain.values import InvalidValue, is_printable_non_space
+
+_ABSOLUTE = re.compile(r"(?i:https?)://[^/?#]")
+# HTML character references (`&#58;`, `&#x3A;`, `&colon;`) would be decoded by a browser in an
+# attribute; in a real URL `&` is followed by a query parameter name and `=`, never `#` or `name;`.
+_CHARACTER_REFERENCE = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
+_FORBIDDEN = frozenset("\\\"'<>`")
+# Dot-separated labels (each starting with a letter or digit, so matching stays linear), or an IPv6
+# literal in brackets. Non-ASCII letters are allowed for internationalised domain names.
+_LABEL = r"[A-Za-z0-9_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff-]*"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\]")
+
+URL_RULE = 'must be an http(s) URL such as "https://example.com/page"'
+PATH_RULE = 'or a site path such as "/sessions/1"'
+
+
+def normalise_link_url(value: Any) -> str:
+    """An absolute http(s) URL or a site path; the scheme is written in lower case."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"{URL_RULE} {PATH_RULE}")
+    text = value.strip(" \t\r\n")
+    if len(text) > limits.MAX_URL_CHARS:
+        raise InvalidValue(f"must be at most {limits.MAX_URL_CHARS} characters long")
+    _check_safe_characters(text)
+    if is_site_path(text):
+        return text
+    if not _ABSOLUTE.match(text):
+        raise InvalidValue(f"{URL_RULE} {PATH_RULE}; other schemes are not allowed")
+    scheme, rest = text.split(":", 1)
+    _check_authority(text)
+    return f"{scheme.lower()}:{rest}"
+
+
+def is_site_path(text: str) -> bool:
+    """`/sessions/1`, not `//host` (a protocol-relative URL leaving the site)."""
+    return text.startswith("/") and not text.startswith("//")
+
+
+def _check_safe_characters(text: str) -> None:
+    if not text:
+        raise InvalidValue(f"{URL_RULE} {PATH_RULE}")
+    if not is_printable_non_space(text):
+        raise InvalidValue("must not contain whitespace, control or invisible characters")
+    if any(char in _FORBIDDEN for char in text):
+        raise InvalidValue("must not contain backslashes, quotes, backticks or angle brackets")
+    if _CHARACTER_REFERENCE.search(text):
+        raise InvalidValue("must not contain HTML character references such as &#58; or &colon;")
+
+
+def _check_authority(text: str) -> None:
+    """The host must be a host name or IP literal; credentials (`user@host`) are refused."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidValue(f"{URL_RULE}: the host or port is invalid") from None
+    if "@" in parts.netloc:
+        raise InvalidValue("must not contain credentials (user@host)")
+    host = parts.netloc.rsplit(":", 1)[0] if port is not None or parts.netloc.endswith(":") else parts.netloc
+    if not _HOST.fullmatch(host):
+        raise InvalidValue(f"{URL_RULE}: the host {host[:64]!r} is invalid")

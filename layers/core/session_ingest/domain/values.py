@@ -1,0 +1,221 @@
+"""Normalisers for the primitive value kinds of SPEC §5: booleans, integers, record ids, text, times.
+
+Each takes any JSON value and returns the canonical form, or raises `InvalidValue` with a message an
+integrator can act on. Canonical forms are fixed points: normalising an output returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from session_ingest import limits
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be normalised; `message` completes the sentence "<field> …"."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+TRUTHY = frozenset({"true", "1", "yes", "y", "on"})
+FALSY = frozenset({"false", "0", "no", "n", "off", ""})
+
+# `+12`, `-3`, `0042`: an optional sign and digits. The length bound keeps int() cheap and in range.
+_INTEGER_STRING = re.compile(r"[+-]?[0-9]{1,20}")
+_DATETIME = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})[Tt ]"
+    r"(?P<h>[0-9]{2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2})(?:[.,][0-9]{1,9})?)?"
+    r"(?P<tz>[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+# Characters never accepted in text: C0/C1 controls and DEL. Tab, LF and CR are allowed in
+# multi-line text only.
+_MULTI_LINE_ALLOWED = frozenset("\t\n\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def normalise_boolean(value: Any) -> bool:
+    """SPEC §5 truthy/falsy table: booleans, 0/1, and the listed strings (case- and space-insensitive)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value in (0, 1):
+            return value == 1
+    elif isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUTHY:
+            return True
+        if word in FALSY:
+            return False
+    raise InvalidValue(
+        "must be a boolean: true/false, 1/0, or one of "
+        '"true", "1", "yes", "y", "on", "false", "0", "no", "n", "off", ""'
+    )
+
+
+def normalise_integer(value: Any, *, minimum: int = -limits.MAX_SAFE_INTEGER) -> int:
+    """An integer, an integral float (`12.0`) or an integer string (`" 12 "`), within range."""
+    number: int
+    if isinstance(value, bool):
+        raise InvalidValue("must be an integer, not a boolean")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidValue("must be a whole number")
+        if abs(value) > limits.MAX_SAFE_INTEGER:
+            raise InvalidValue(_range_message(minimum))
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _INTEGER_STRING.fullmatch(text):
+            raise InvalidValue("must be an integer or a string of digits")
+        number = int(text)
+    else:
+        raise InvalidValue("must be an integer or a string of digits")
+    if not minimum <= number <= limits.MAX_SAFE_INTEGER:
+        raise InvalidValue(_range_message(minimum))
+    return number
+
+
+def normalise_non_negative_integer(value: Any) -> int:
+    return normalise_integer(value, minimum=0)
+
+
+def normalise_record_id(value: Any) -> int:
+    """A record id: a positive integer (or integer string)."""
+    return normalise_integer(value, minimum=1)
+
+
+def normalise_record_id_list(value: Any) -> list[int]:
+    """`"7|12"`, `[7, 12]`, `["7", "12"]` or a single id → `[7, 12]`.
+
+    Empty pipe segments are skipped (so `""` is the empty list, clearing the assignment) and repeated
+    ids kept once, in first-seen order.
+    """
+    items: Iterable[Any]
+    if isinstance(value, str):
+        items = [part for part in value.split("|") if part.strip()]
+    elif isinstance(value, list):
+        items = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        items = [value]
+    else:
+        raise InvalidValue('must be a pipe-separated string of record ids ("7|12") or an array of integers')
+    ids: dict[int, None] = {}
+    for position, item in enumerate(items):
+        if position >= limits.MAX_RECORD_ID_LIST_ITEMS:
+            raise InvalidValue(f"must hold at most {limits.MAX_RECORD_ID_LIST_ITEMS} record ids")
+        try:
+            ids[normalise_record_id(item)] = None
+        except InvalidValue as error:
+            raise InvalidValue(f"item {position + 1} {error.message}") from None
+    return list(ids)
+
+
+def normalise_text(value: Any, *, max_chars: int, multi_line: bool = False) -> str:
+    """A string, trimmed, within `max_chars`, without control characters (newlines only if multi-line).
+
+    Integers are accepted and written as their decimal string (`"skill_level": 100` → `"100"`).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > limits.MAX_SAFE_INTEGER:
+            raise InvalidValue("must be a string")
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise InvalidValue("must be a string")
+    if len(text) > max_chars:
+        raise InvalidValue(f"must be at most {max_chars} characters long")
+    check_characters(text, multi_line=multi_line)
+    return text
+
+
+def check_characters(text: str, *, multi_line: bool) -> None:
+    """Reject control characters and unpaired surrogates (which cannot be stored as UTF-8)."""
+    for match in _CONTROL.finditer(text):
+        if not (multi_line and match.group() in _MULTI_LINE_ALLOWED):
+            kind = "line breaks or control characters" if not multi_line else "control characters"
+            raise InvalidValue(f"must not contain {kind} (found U+{ord(match.group()):04X})")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidValue("must not contain unpaired UTF-16 surrogates") from None
+
+
+def is_printable_non_space(text: str) -> bool:
+    """True when every character is visible: no whitespace, controls, format or unassigned characters."""
+    if text.isascii():
+        return all("!" <= char <= "~" for char in text)
+    return all(unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def normalise_datetime(value: Any) -> str:
+    """`Y-m-d H:i:s` (UTC) or ISO 8601 (with offset, or without = UTC) → `YYYY-MM-DDTHH:MM:SSZ`.
+
+    Session times have second precision: fractional seconds are dropped.
+    """
+    if not isinstance(value, str):
+        raise InvalidValue('must be a date-time string ("2026-06-15 09:00:00" or ISO 8601)')
+    match = _DATETIME.fullmatch(value.strip())
+    if match is None:
+        raise InvalidValue(
+            f'must be "Y-m-d H:i:s" (UTC) or ISO 8601 such as "2026-06-15T09:00:00+10:00"; got {value[:40]!r}'
+        )
+    try:
+        moment = datetime(
+            int(match["y"]),
+            int(match["mo"]),
+            int(match["d"]),
+            int(match["h"]),
+            int(match["m"]),
+            int(match["s"] or 0),
+        )
+        utc = (moment - _utc_offset(match["tz"])).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidValue(f"is not a valid date and time: {value[:40]!r}") from None
+    return format_datetime(utc)
+
+
+def format_datetime(moment: datetime) -> str:
+    """The stored form; zero-padded by hand because strftime's %Y is not padded on every platform."""
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
+
+
+def _utc_offset(designator: str | None) -> timedelta:
+    if designator is None or designator in "Zz":
+        return timedelta(0)
+    sign = -1 if designator[0] == "-" else 1
+    digits = designator[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or "0")
+    if hours > 23 or minutes > 59:
+        raise ValueError("offset out of range")
+    return sign * timedelta(hours=hours, minutes=minutes)
+
+
+def normalise_choice(value: Any, choices: frozenset[str]) -> str:
+    """One of `choices`, case- and space-insensitive, returned in lower case."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in choices:
+            return word
+    listed = " or ".join(f'"{choice}"' for choice in sorted(choices))
+    raise InvalidValue(f"must be {listed}")
+
+
+def _range_message(minimum: int) -> str:
+    if minimum == 0:
+        return f"must be between 0 and {limits.MAX_SAFE_INTEGER}"
+    if minimum == 1:
+        return f"must be a positive integer no greater than {limits.MAX_SAFE_INTEGER}"
+    return f"must be between {minimum} and {limits.MAX_SAFE_INTEGER}"
