@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import typer
 
-<<<<<<< HEAD
-from ingestctl.commands import local, queue
-=======
-from ingestctl.commands import mapping
->>>>>>> main
+from ingestctl.commands import local, mapping, queue
 
 app = typer.Typer(
     name="ingestctl",
