@@ -1,4 +1,4 @@
-"""Fixture SQS function: stores each body as an item; `poison` bodies fail alone, `explode` fails the batch."""
+"""Fixture SQS function: stores each body; `poison` bodies fail alone, `explode` fails the batch."""
 
 import json
 import os
