@@ -167,6 +167,7 @@ class CreatedResources:
         return value
 
 
+_NO_VALUE = object()  # what `!Ref AWS::NoValue` resolves to: the property is left out
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
@@ -175,9 +176,14 @@ def resolve_intrinsics(
     created: CreatedResources,
     parameters: dict[str, str] | None = None,
     variables: dict[str, str] | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> Any:
-    """Evaluate the intrinsic functions in `value` against the local resources and parameter values."""
+    """Evaluate the intrinsic functions in `value` against the local resources and parameter values.
+
+    `conditions` are the template's Conditions section, for `Fn::If`; `AWS::NoValue` drops the property.
+    """
     params = parameters or {}
+    condition_source = conditions or {}
     pseudo = {
         "AWS::Region": created.region,
         "AWS::AccountId": created.account_id,
@@ -198,16 +204,38 @@ def resolve_intrinsics(
             return created.attribute(logical_id, attribute)
         return created.ref(name)
 
+    def condition(expression: Any) -> bool:
+        if isinstance(expression, str):
+            return condition(condition_source[expression])
+        ((name, argument),) = expression.items()
+        if name == "Condition":
+            return condition(condition_source[argument])
+        if name == "Fn::Equals":
+            return str(resolve(argument[0])) == str(resolve(argument[1]))
+        if name == "Fn::Not":
+            return not condition(argument[0])
+        if name == "Fn::And":
+            return all(condition(item) for item in argument)
+        if name == "Fn::Or":
+            return any(condition(item) for item in argument)
+        raise UnresolvableIntrinsic(f"{name} is not a condition function")
+
     def resolve(node: Any) -> Any:
         if isinstance(node, list):
-            return [resolve(item) for item in node]
+            return [item for item in map(resolve, node) if item is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1 or not (next(iter(node)) == "Ref" or next(iter(node)).startswith("Fn::")):
-            return {key: resolve(item) for key, item in node.items()}
+            resolved = {key: resolve(item) for key, item in node.items()}
+            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
         ((name, argument),) = node.items()
+        if name == "Ref" and argument == "AWS::NoValue":
+            return _NO_VALUE
         if name == "Ref":
             return ref(str(argument))
+        if name == "Fn::If":
+            name_of_condition, if_true, if_false = argument
+            return resolve(if_true if condition(name_of_condition) else if_false)
         if name == "Fn::GetAtt":
             logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
             return created.attribute(str(logical_id), str(attribute))
@@ -215,7 +243,8 @@ def resolve_intrinsics(
             text, extra = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
             local_vars = {**(variables or {}), **{k: str(resolve(v)) for k, v in extra.items()}}
             substituted = _SUB_VARIABLE.sub(
-                lambda match: resolve_intrinsics({"Ref": match.group(1)}, created, params, local_vars), text
+                lambda match: str(resolve_intrinsics({"Ref": match.group(1)}, created, params, local_vars)),
+                text,
             )
             return substituted.replace("${!", "${")  # `${!Literal}` stands for the text `${Literal}`
         if name == "Fn::Join":

@@ -10,10 +10,11 @@ from ingestctl.local.api_gateway import (
     MalformedProxyResponse,
     RouteTable,
     compile_route,
+    gateway_error,
     http_response,
     proxy_event,
 )
-from ingestctl.local.functions import ApiRoute
+from ingestctl.local.functions import ApiRoute, GatewayResponse
 
 ROUTES = RouteTable(
     [
@@ -127,3 +128,34 @@ def test_a_malformed_proxy_result_is_rejected(result: object) -> None:
     # Then it is rejected (API Gateway answers 502)
     with pytest.raises(MalformedProxyResponse):
         http_response(result, "req-1")
+
+
+def test_an_apis_gateway_responses_customise_its_own_answers() -> None:
+    # Given an API whose MISSING_AUTHENTICATION_TOKEN answer is a 404 with the request id in a header
+    responses = {
+        "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(
+            status=404,
+            headers={"X-Request-Id": "context.requestId", "Retry-After": "'1'"},
+            templates={"application/json": '{"message": "Not Found", "error_type": "not_found"}'},
+        )
+    }
+    request = Request(EnvironBuilder(method="GET", path="/nowhere").get_environ())
+    # When API Gateway answers an unknown route itself
+    response = gateway_error("MISSING_AUTHENTICATION_TOKEN", request, "req-1", responses)
+    # Then the customised status, headers and body are used
+    assert response.status_code == 404
+    assert response.headers["X-Request-Id"] == "req-1"
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json() == {"message": "Not Found", "error_type": "not_found"}
+
+
+def test_a_function_error_uses_the_default_5xx_response_when_customised() -> None:
+    # Given an API with a DEFAULT_5XX template and no INTEGRATION_FAILURE one
+    template = {"application/json": '{"id": "$context.requestId"}'}
+    responses = {"DEFAULT_5XX": GatewayResponse(None, {}, template)}
+    request = Request(EnvironBuilder(method="POST", path="/x").get_environ())
+    # When a function fails
+    response = gateway_error("INTEGRATION_FAILURE", request, "req-9", responses)
+    # Then the status stays 502 and the body is the template's
+    assert response.status_code == 502
+    assert response.get_json() == {"id": "req-9"}

@@ -23,7 +23,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from ingestctl.local.functions import ApiRoute
+from ingestctl.local.functions import ApiRoute, GatewayResponse
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_API_ID = "local"
@@ -41,6 +41,7 @@ class Route:
     pattern: re.Pattern[str]
     parameter_names: tuple[str, ...]
     specificity: tuple[int, ...]  # per segment: 0 literal, 1 {param}, 2 {greedy+}; lower wins
+    gateway_responses: dict[str, GatewayResponse]
 
 
 def compile_route(function: str, route: ApiRoute) -> Route:
@@ -57,7 +58,16 @@ def compile_route(function: str, route: ApiRoute) -> Route:
             parts.append("(.+)" if match.group(2) else "([^/]+)")
             specificity.append(2 if match.group(2) else 1)
     pattern = re.compile("/" + "/".join(parts) if parts != [""] else "/")
-    return Route(function, route.path, route.method, route.stage, pattern, tuple(names), tuple(specificity))
+    return Route(
+        function,
+        route.path,
+        route.method,
+        route.stage,
+        pattern,
+        tuple(names),
+        tuple(specificity),
+        route.gateway_responses,
+    )
 
 
 class RouteTable:
@@ -65,6 +75,8 @@ class RouteTable:
 
     def __init__(self, routes: list[Route]) -> None:
         self._routes = sorted(routes, key=lambda route: (route.specificity, route.method == "ANY"))
+        # An unmatched request belongs to no route; with one API (the usual case) its responses apply.
+        self.gateway_responses = routes[0].gateway_responses if routes else {}
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         normalised = "/" + path.strip("/")
@@ -196,12 +208,52 @@ def http_response(result: Any, request_id: str) -> Response:
     return Response(payload, status=result["statusCode"], headers=headers)
 
 
-def gateway_error(status: int, message: str, error_type: str, request_id: str) -> Response:
-    """An answer of API Gateway itself (no function involved)."""
+# API Gateway's own answers: response type -> (status, message) when the API does not customise them.
+_GATEWAY_DEFAULTS = {
+    "MISSING_AUTHENTICATION_TOKEN": (
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+    ),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
+    "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
+}
+
+
+def _header_value(expression: str, request: Request, request_id: str) -> str | None:
+    """A gateway response header mapping: 'literal', context.requestId, method.request.header.NAME."""
+    if expression.startswith("'") and expression.endswith("'"):
+        return expression[1:-1]
+    if expression == "context.requestId":
+        return request_id
+    if expression.startswith("method.request.header."):
+        return request.headers.get(expression.removeprefix("method.request.header."))
+    return None
+
+
+def gateway_error(
+    response_type: str, request: Request, request_id: str, responses: dict[str, GatewayResponse]
+) -> Response:
+    """An answer of API Gateway itself (no function involved), customised by the API's GatewayResponses."""
+    status, message, error_type = _GATEWAY_DEFAULTS[response_type]
+    custom = responses.get(response_type) or responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
+    body = json.dumps({"message": message})
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error_type}
-    return Response(
-        json.dumps({"message": message}), status=status, headers=headers, content_type="application/json"
-    )
+    if custom is not None:
+        status = custom.status or status
+        template = custom.templates.get("application/json")
+        if template is not None:
+            body = (
+                template.replace("$context.requestId", request_id)
+                .replace("$context.error.messageString", json.dumps(message))
+                .replace("$context.error.message", message)
+                .replace("$context.error.responseType", response_type)
+            )
+        for name, expression in custom.headers.items():
+            value = _header_value(expression, request, request_id)
+            if value is not None:
+                headers[name] = value
+    return Response(body, status=status, headers=headers, content_type="application/json")
 
 
 class ApiGateway:
@@ -229,14 +281,14 @@ class ApiGateway:
         matched = self._routes.match(request.method, request.path)
         if matched is None:
             return gateway_error(
-                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+                "MISSING_AUTHENTICATION_TOKEN", request, request_id, self._routes.gateway_responses
             )
-        if (request.content_length or 0) > MAX_REQUEST_BYTES:
-            return gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
         route, parameters = matched
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return gateway_error("REQUEST_TOO_LARGE", request, request_id, route.gateway_responses)
         event = proxy_event(request, route, parameters, request_id, self._account_id)
         try:
             return http_response(self._invoke(route.function, event), request_id)
         except Exception as exc:  # a function error, timeout or malformed response: API Gateway's 502
             self._on_access(f"{route.function} failed: {exc}")
-            return gateway_error(502, "Internal server error", "InternalServerErrorException", request_id)
+            return gateway_error("INTEGRATION_FAILURE", request, request_id, route.gateway_responses)

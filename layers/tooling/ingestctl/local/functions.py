@@ -6,16 +6,33 @@ environment variables are merged (the function's win). Defaults are SAM's own (3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingestctl.template import TEMPLATE_PATH, CreatedResources, load_template, resolve_intrinsics
+from ingestctl.template import (
+    TEMPLATE_PATH,
+    CreatedResources,
+    load_template,
+    parameter_defaults,
+    resolve_intrinsics,
+)
 
 SAM_DEFAULT_TIMEOUT_SECONDS = 3
 SAM_DEFAULT_MEMORY_MB = 128
 SAM_DEFAULT_STAGE = "Prod"  # the stage of the implicit ServerlessRestApi
 SQS_DEFAULT_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """One entry of an Api's `GatewayResponses`: API Gateway's own answer of that type, customised."""
+
+    status: int | None
+    headers: dict[
+        str, str
+    ]  # header -> mapping expression: 'literal', context.requestId, method.request.header.X
+    templates: dict[str, str]  # content type -> body template ($context.requestId, $context.error.message…)
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,7 @@ class ApiRoute:
     path: str
     method: str
     stage: str
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class FunctionSpec:
     environment: dict[str, Any]  # unresolved: may hold intrinsics
     api_routes: tuple[ApiRoute, ...]
     sqs_sources: tuple[SqsSource, ...]
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's, for `Fn::If`
 
     @property
     def handler_module(self) -> str:
@@ -59,28 +78,51 @@ class FunctionSpec:
 
     def resolved_environment(self, created: CreatedResources, parameters: dict[str, str]) -> dict[str, str]:
         """The environment variables the deployed function gets, with `!Ref`s pointing at local resources."""
-        resolved = resolve_intrinsics(self.environment, created, parameters)
+        resolved = resolve_intrinsics(self.environment, created, parameters, conditions=self.conditions)
         return {name: str(value) for name, value in resolved.items()}
 
 
-def _stage_of(event_properties: dict[str, Any], resources: dict[str, Any]) -> str:
-    api_ref = event_properties.get("RestApiId")
+def _parameter(value: Any, parameters: dict[str, str]) -> Any:
+    """`!Ref Parameter` at its default; anything else as it is."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    return value
+
+
+def _gateway_responses(api: dict[str, Any], parameters: dict[str, str]) -> dict[str, GatewayResponse]:
+    responses = {}
+    for response_type, spec in ((api.get("Properties") or {}).get("GatewayResponses") or {}).items():
+        status = _parameter(spec.get("StatusCode"), parameters)
+        headers = ((spec.get("ResponseParameters") or {}).get("Headers")) or {}
+        responses[response_type] = GatewayResponse(
+            status=int(status) if status is not None else None,
+            headers={name: str(value) for name, value in headers.items()},
+            templates={kind: str(body) for kind, body in (spec.get("ResponseTemplates") or {}).items()},
+        )
+    return responses
+
+
+def _api_route(props: dict[str, Any], resources: dict[str, Any], parameters: dict[str, str]) -> ApiRoute:
+    """The route of an Api event, with the stage and gateway responses of the API it belongs to."""
+    stage: Any = SAM_DEFAULT_STAGE
+    responses: dict[str, GatewayResponse] = {}
+    api_ref = props.get("RestApiId")
     if isinstance(api_ref, dict) and "Ref" in api_ref:
-        stage = resources.get(api_ref["Ref"], {}).get("Properties", {}).get("StageName")
-        if isinstance(stage, str):
-            return stage
-    return SAM_DEFAULT_STAGE
+        api = resources.get(api_ref["Ref"], {})
+        stage = _parameter((api.get("Properties") or {}).get("StageName", SAM_DEFAULT_STAGE), parameters)
+        responses = _gateway_responses(api, parameters)
+    return ApiRoute(props["Path"], str(props["Method"]).upper(), str(stage), responses)
 
 
 def _events(
-    properties: dict[str, Any], resources: dict[str, Any]
+    properties: dict[str, Any], resources: dict[str, Any], parameters: dict[str, str]
 ) -> tuple[tuple[ApiRoute, ...], tuple[SqsSource, ...]]:
     routes: list[ApiRoute] = []
     sources: list[SqsSource] = []
     for event in (properties.get("Events") or {}).values():
         props = event.get("Properties") or {}
         if event["Type"] == "Api":
-            routes.append(ApiRoute(props["Path"], str(props["Method"]).upper(), _stage_of(props, resources)))
+            routes.append(_api_route(props, resources, parameters))
         elif event["Type"] == "SQS" and props.get("Enabled", True) is not False:
             sources.append(
                 SqsSource(
@@ -99,6 +141,8 @@ def function_specs(path: Path = TEMPLATE_PATH) -> list[FunctionSpec]:
     template = load_template(path)
     globals_ = (template.get("Globals") or {}).get("Function") or {}
     resources: dict[str, Any] = template["Resources"]
+    parameters = parameter_defaults(path)
+    conditions = template.get("Conditions") or {}
     specs = []
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -108,7 +152,7 @@ def function_specs(path: Path = TEMPLATE_PATH) -> list[FunctionSpec]:
             **((globals_.get("Environment") or {}).get("Variables") or {}),
             **(((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}),
         }
-        routes, sources = _events(props, resources)
+        routes, sources = _events(props, resources, parameters)
         specs.append(
             FunctionSpec(
                 logical_id=logical_id,
@@ -120,6 +164,7 @@ def function_specs(path: Path = TEMPLATE_PATH) -> list[FunctionSpec]:
                 environment=environment,
                 api_routes=routes,
                 sqs_sources=sources,
+                conditions=conditions,
             )
         )
     return specs
