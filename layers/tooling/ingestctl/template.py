@@ -204,12 +204,17 @@ def resolve_intrinsics(
             return created.attribute(logical_id, attribute)
         return created.ref(name)
 
+    def named_condition(name: str) -> bool:
+        if name not in condition_source:
+            raise UnresolvableIntrinsic(f"condition {name!r} is not in the template's Conditions")
+        return condition(condition_source[name])
+
     def condition(expression: Any) -> bool:
         if isinstance(expression, str):
-            return condition(condition_source[expression])
+            return named_condition(expression)
         ((name, argument),) = expression.items()
         if name == "Condition":
-            return condition(condition_source[argument])
+            return named_condition(argument)
         if name == "Fn::Equals":
             return str(resolve(argument[0])) == str(resolve(argument[1]))
         if name == "Fn::Not":

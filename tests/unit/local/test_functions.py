@@ -72,6 +72,7 @@ def test_globals_give_every_function_its_limits_and_environment() -> None:
         ({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}, "a-dev"),
         ({"Fn::Select": [1, ["a", "b"]]}, "b"),
         ({"Nested": [{"Ref": "Stage"}]}, {"Nested": ["dev"]}),
+        ({"A": {"Ref": "AWS::NoValue"}, "B": [1, {"Ref": "AWS::NoValue"}]}, {"B": [1]}),
     ],
 )
 def test_intrinsics_resolve_against_the_local_resources(value: object, resolved: object) -> None:
@@ -84,7 +85,12 @@ def test_intrinsics_resolve_against_the_local_resources(value: object, resolved:
 
 @pytest.mark.parametrize(
     "value",
-    [{"Ref": "NoSuchThing"}, {"Fn::GetAtt": ["SessionsTable", "StreamArn"]}, {"Fn::If": ["C", 1, 2]}],
+    [
+        {"Ref": "NoSuchThing"},
+        {"Fn::GetAtt": ["SessionsTable", "StreamArn"]},
+        {"Fn::If": ["NoSuchCondition", 1, 2]},
+        {"Fn::ImportValue": "other-stack-output"},
+    ],
 )
 def test_an_intrinsic_the_local_stack_cannot_evaluate_is_a_clear_error(value: object) -> None:
     # Given an intrinsic outside what the local stack emulates
@@ -92,3 +98,16 @@ def test_an_intrinsic_the_local_stack_cannot_evaluate_is_a_clear_error(value: ob
     # Then the error names it
     with pytest.raises(UnresolvableIntrinsic):
         resolve_intrinsics(value, CREATED, {})
+
+
+@pytest.mark.parametrize(("stage", "expected"), [("prod", "on"), ("dev", "off")])
+def test_fn_if_follows_the_templates_conditions(stage: str, expected: str) -> None:
+    # Given a condition on a parameter
+    conditions = {
+        "IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
+    }
+    # When an Fn::If on it is resolved
+    value = {"Fn::If": ["NotProd", "off", "on"]}
+    # Then the branch the condition selects is taken
+    assert resolve_intrinsics(value, CREATED, {"Stage": stage}, conditions=conditions) == expected
