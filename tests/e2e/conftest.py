@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from ingestctl.local.launcher import LocalStackProcess
 from ingestctl.local.stack import LocalStack, StackOptions
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "local_stack_fixture" / "template.yaml"
@@ -91,3 +92,16 @@ def machinery() -> Iterator[LocalStack]:
     stack.start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """`ingestctl local up` on the repository's template, as a user runs it, with a 1 s visibility timeout
+    so a poison message reaches the dead-letter queue in seconds (5 receives) instead of 15 minutes."""
+    log_path = tmp_path_factory.mktemp("local-stack") / "local-up.log"
+    args = ["--port", str(free_port()), "--aws-port", str(free_port()), "--visibility-timeout", "1"]
+    process = LocalStackProcess(args, log_path, region="eu-west-1")
+    process.wait_ready()
+    yield process
+    exit_code = process.stop()
+    assert exit_code == 0, f"local up exited with {exit_code}; log: {log_path}"
