@@ -14,15 +14,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from ingestctl.local.launcher import LocalStackProcess
-from ingestctl.resources import configure
-from session_ingest.adapters.aws import reset_clients
-from session_ingest.settings import get_settings
+from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from tests.e2e.conftest import HttpAnswer, eventually, http
 from tests.fixtures import reference_session_payload
 
@@ -40,7 +36,7 @@ class Endpoint:
         self.stack = stack
         self.organisation = organisation
         self.event_id = event_id
-        with _pointing_at(stack):
+        with service_pointed_at(stack):
             from session_ingest.service.endpoints import create_endpoint
 
             created = create_endpoint(organisation, event_id, rate_limit_per_minute=rate_limit)
@@ -81,24 +77,6 @@ class Endpoint:
         )["Items"]
         deserializer = TypeDeserializer()
         return [{key: deserializer.deserialize(value) for key, value in item.items()} for item in items]
-
-
-class _pointing_at:
-    """Point this process's service code at the stack for a moment (settings and clients are cached)."""
-
-    def __init__(self, stack: LocalStackProcess) -> None:
-        self._patch = mock.patch.dict(os.environ, stack.aws_environment())
-
-    def __enter__(self) -> None:
-        self._patch.start()
-        for name in ("ENDPOINTS_TABLE", "REQUESTS_TABLE", "SESSIONS_TABLE", "INGEST_QUEUE_URL"):
-            os.environ.pop(name, None)
-        configure()
-
-    def __exit__(self, *exc: object) -> None:
-        self._patch.stop()
-        reset_clients()
-        get_settings.cache_clear()
 
 
 @pytest.fixture

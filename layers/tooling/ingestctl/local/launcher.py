@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from unittest import mock
 
 import boto3
 
 from ingestctl.local.stack import DUMMY_CREDENTIALS
+from ingestctl.resources import STACK_OUTPUTS, configure
+from session_ingest.adapters.aws import reset_clients
+from session_ingest.settings import get_settings
 
 READY_TIMEOUT_SECONDS = 120.0
 
@@ -82,3 +88,17 @@ class LocalStackProcess:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+@contextlib.contextmanager
+def service_pointed_at(stack: LocalStackProcess) -> Iterator[None]:
+    """Run this process's service code (cached settings and clients) against the stack for a while."""
+    with mock.patch.dict(os.environ, stack.aws_environment()):
+        for name in STACK_OUTPUTS.values():
+            os.environ.pop(name, None)
+        configure()
+        try:
+            yield
+        finally:
+            reset_clients()
+            get_settings.cache_clear()
