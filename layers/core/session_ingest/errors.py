@@ -1,4 +1,4 @@
-"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_errors)."""
+"""Failures as types. The ingest API maps them to HTTP in exactly one place (service/http_replies)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,25 @@ class ValidationFailed(IngestError):
 
 
 class IdempotencyConflict(IngestError):
-    pass
+    """The Idempotency-Key was already used with a different body (SPEC §7)."""
+
+
+@dataclass
+class InvalidIdempotencyKey(IngestError):
+    """The Idempotency-Key header is empty, longer than allowed or holds control characters."""
+
+    reason: str
+
+
+@dataclass
+class IdempotencyInProgress(IngestError):
+    """The first request with this key is still being stored and queued; retry shortly."""
+
+    retry_after_seconds: int
+
+
+class MatchPreviewUnavailable(IngestError):
+    """The dry run's session match preview is not available in this deployment."""
 
 
 class EnqueueFailed(IngestError):
@@ -77,3 +95,31 @@ class InvalidMapping(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+# -- consumer ---------------------------------------------------------------------------------------------
+
+
+class ProcessingError(Exception):
+    """A queued message the consumer could not process; `reason` is what operators are shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnreadableMessage(ProcessingError):
+    """The body is not an envelope this consumer can read. The message is reported failed and, after
+    the queue's receive count, kept in the DLQ for inspection and redrive (e.g. after an upgrade)."""
+
+
+class PermanentFailure(ProcessingError):
+    """The request can never succeed: its outcome becomes `failed` and the message is consumed."""
+
+
+class TransientFailure(ProcessingError):
+    """Worth retrying: the message is reported failed and SQS redelivers it."""
+
+
+class WriteConflict(TransientFailure):
+    """Concurrent writers kept winning the optimistic-lock race past the bounded retries."""

@@ -14,6 +14,25 @@ CONFIG_CACHE_SECONDS = 30
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60
 REQUEST_RETENTION_SECONDS = 30 * 24 * 60 * 60
 
+# A cache miss (unknown endpoint, or a token id the cached endpoint does not hold) is re-read at most
+# this often per endpoint: a freshly created token works at once, and a flood of bogus tokens or
+# unknown endpoint ids costs at most one read per endpoint per interval.
+CACHE_MISS_REFRESH_SECONDS = 1
+# Endpoints one warm Lambda keeps in its cache (the oldest is forgotten beyond this).
+MAX_CACHED_ENDPOINTS = 1024
+
+# A request holding an Idempotency-Key that was stored but not yet confirmed as queued is treated as
+# in flight for this long (well above the API function's timeout); after it, it is known to have died
+# before queuing, and a retry with the same key may take its place.
+IDEMPOTENCY_IN_FLIGHT_SECONDS = 60
+
+# A transaction cancelled only because another transaction touched the same item (DynamoDB's
+# TransactionConflict, e.g. two requests updating one rate counter at once) is retried this often.
+TRANSACTION_CONFLICT_RETRIES = 3
+
+# At most this many JSON Schema / field errors are listed in a 422 `details`.
+MAX_VALIDATION_DETAILS = 50
+
 # Mapping and normalisation (SPEC §5). Text caps are in characters (code points).
 MAX_SINGLE_LINE_TEXT_CHARS = 255  # names, codes, labels, organisation uids
 MAX_MULTI_LINE_TEXT_CHARS = 65_535  # description, card content
@@ -26,3 +45,10 @@ MAX_CSS_VALUE_CHARS = 1024
 MAX_MAPPING_EXPRESSION_CHARS = 1024
 # Warnings are stored on the request outcome item (DynamoDB items are capped at 400 KB).
 MAX_WARNINGS_PER_RECORD = 50
+
+
+# Consumer: optimistic-lock conflicts and lost create races are re-read and retried this many times
+# (jittered exponential backoff) before the message is left to SQS redelivery.
+MAX_WRITE_ATTEMPTS = 5
+WRITE_RETRY_BASE_SECONDS = 0.02
+WRITE_RETRY_MAX_SECONDS = 0.5

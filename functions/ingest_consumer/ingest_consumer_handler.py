@@ -1,0 +1,45 @@
+"""Consumer Lambda: SQS batch -> one `process_message` per record, partial batch response (SPEC §6).
+
+A record that raises is reported in `batchItemFailures` and redelivered by SQS alone; the others are
+deleted. `raise_on_entire_batch_failure=False` keeps the reply shape the same when every record fails
+(SQS treats both alike; the local stack's poller relies on the reply).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from session_ingest.envelope import REQUEST_ID_ATTRIBUTE
+from session_ingest.observability import logger, metrics, tracer
+from session_ingest.service.process import QueueMessage, process_message
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> str:
+    attribute = record.message_attributes[REQUEST_ID_ATTRIBUTE]
+    request_id = attribute.string_value if attribute is not None else None
+    logger.set_correlation_id(request_id)
+    logger.append_keys(message_id=record.message_id)
+    message = QueueMessage(
+        body=record.body,
+        request_id=request_id,
+        receive_count=int(record.attributes.approximate_receive_count or 1),
+    )
+    return process_message(message).status.value
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )

@@ -1,0 +1,314 @@
+"""The sessions table: sessions, organisation-uid claims and per-organisation counters (DynamoDB).
+
+Keys (template.yaml): pk=EVENT#<event_id> sk=SESSION#<n> (a session), sk=UID#<uid> (a uid claim),
+sk=LOCATION#<n> (a location); pk=ORG#<org> sk=COUNTER#<kind> (the next <n>). Decisions are made on
+strongly consistent reads of key-addressed items; the GSIs only find and list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from session_ingest.adapters.aws import client
+from session_ingest.adapters.dynamodb_codec import (
+    format_timestamp,
+    from_item,
+    parse_timestamp,
+    serialize,
+    to_item,
+)
+from session_ingest.domain.matching import ClaimWrite
+from session_ingest.domain.resource_ids import format_resource_id
+from session_ingest.domain.sessions import (
+    RESERVED_ATTRIBUTES,
+    SESSION_KIND,
+    StoredSession,
+    UidClaim,
+    event_organisation_uid,
+)
+
+RESOURCE_ID_INDEX = "ResourceIdIndex"
+SESSION_PREFIX = "SESSION#"
+
+
+def event_pk(event_id: int) -> str:
+    return f"EVENT#{event_id}"
+
+
+def session_key(event_id: int, number: int) -> dict[str, Any]:
+    return {"pk": {"S": event_pk(event_id)}, "sk": {"S": f"{SESSION_PREFIX}{number}"}}
+
+
+def claim_key(event_id: int, organisation_uid: str) -> dict[str, Any]:
+    return {"pk": {"S": event_pk(event_id)}, "sk": {"S": f"UID#{organisation_uid}"}}
+
+
+def location_key(event_id: int, number: int) -> dict[str, Any]:
+    return {"pk": {"S": event_pk(event_id)}, "sk": {"S": f"LOCATION#{number}"}}
+
+
+def counter_key(organisation: str, kind: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ORG#{organisation}"}, "sk": {"S": f"COUNTER#{kind}"}}
+
+
+def _key_id(key: Mapping[str, Any]) -> tuple[str, str]:
+    return key["pk"]["S"], key["sk"]["S"]
+
+
+@dataclass(frozen=True)
+class MatchSnapshot:
+    """What one consistent batch read found: the session by number, the uid claim, the location."""
+
+    session: StoredSession | None
+    claim: UidClaim | None
+    location_exists: bool
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session to create: its number, fields and the accept time that set every field."""
+
+    event_id: int
+    organisation: str
+    number: int
+    fields: Mapping[str, Any]
+    accepted_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """Fields to write on an existing session, guarded by the version it was read at."""
+
+    session: StoredSession
+    fields: Mapping[str, Any]
+    accepted_at: datetime
+    organisation_uid: str | None  # the session's uid after the change (None: unchanged)
+
+
+def session_from_item(item: Mapping[str, Any]) -> StoredSession:
+    """A StoredSession from a raw DynamoDB session item."""
+    values = from_item(item)
+    return StoredSession(
+        event_id=int(values["event_id"]),
+        number=int(str(values["sk"]).removeprefix(SESSION_PREFIX)),
+        resource_id=str(values["resource_id"]),
+        version=int(values["version"]),
+        fields={name: value for name, value in values.items() if name not in RESERVED_ATTRIBUTES},
+        field_accepted_at={
+            name: parse_timestamp(str(moment)) for name, moment in values.get("field_accepted_at", {}).items()
+        },
+    )
+
+
+def claim_from_item(item: Mapping[str, Any]) -> UidClaim:
+    values = from_item(item)
+    return UidClaim(
+        organisation_uid=str(values["organisation_uid"]),
+        holders=tuple(int(number) for number in values.get("holders", [])),
+        version=int(values["version"]),
+    )
+
+
+def public_session(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored session as operators see it: the record fields and bookkeeping, without the keys."""
+    hidden = {"pk", "sk", "event_organisation_uid"}
+    return {name: value for name, value in sorted(values.items()) if name not in hidden}
+
+
+def allocate_number(table_name: str, organisation: str, kind: str) -> int:
+    """The next number of `kind` for the organisation: an atomic counter, never handed out twice.
+
+    A number taken by a create whose transaction is then cancelled is simply never used (a gap).
+    """
+    response = client("dynamodb").update_item(
+        TableName=table_name,
+        Key=counter_key(organisation, kind),
+        UpdateExpression="ADD #value :one",
+        ExpressionAttributeNames={"#value": "value"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(response["Attributes"]["value"]["N"])
+
+
+class SessionsRepository:
+    """Reads and transactional writes of the sessions table."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def read_snapshot(
+        self,
+        event_id: int,
+        session_number: int | None,
+        organisation_uid: str | None,
+        location_number: int | None = None,
+    ) -> MatchSnapshot:
+        """One strongly consistent BatchGetItem for everything matching may need (at most three keys)."""
+        keys: dict[str, dict[str, Any]] = {}
+        if session_number is not None:
+            keys["session"] = session_key(event_id, session_number)
+        if organisation_uid is not None:
+            keys["claim"] = claim_key(event_id, organisation_uid)
+        if location_number is not None:
+            keys["location"] = location_key(event_id, location_number)
+        found = self._batch_get(list(keys.values()))
+        session_item = found.get(_key_id(keys["session"])) if "session" in keys else None
+        claim_item = found.get(_key_id(keys["claim"])) if "claim" in keys else None
+        return MatchSnapshot(
+            session=session_from_item(session_item) if session_item else None,
+            claim=claim_from_item(claim_item) if claim_item else None,
+            location_exists="location" in keys and _key_id(keys["location"]) in found,
+        )
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        if not keys:
+            return {}
+        if len(keys) == 1:
+            item = client("dynamodb").get_item(TableName=self.table_name, Key=keys[0], ConsistentRead=True)
+            return {_key_id(keys[0]): item["Item"]} if "Item" in item else {}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                found[_key_id(item)] = item
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def get_session(self, event_id: int, number: int) -> StoredSession | None:
+        response = client("dynamodb").get_item(
+            TableName=self.table_name, Key=session_key(event_id, number), ConsistentRead=True
+        )
+        return session_from_item(response["Item"]) if "Item" in response else None
+
+    def get_claim(self, event_id: int, organisation_uid: str) -> UidClaim | None:
+        response = client("dynamodb").get_item(
+            TableName=self.table_name, Key=claim_key(event_id, organisation_uid), ConsistentRead=True
+        )
+        return claim_from_item(response["Item"]) if "Item" in response else None
+
+    def list_sessions(self, event_id: int) -> Iterator[dict[str, Any]]:
+        """Every session of an event, in key order (a Query, paginated)."""
+        paginator = client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": event_pk(event_id)}, ":prefix": {"S": SESSION_PREFIX}},
+        ):
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def find_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        """The session with this resource id, through ResourceIdIndex (eventually consistent)."""
+        response = client("dynamodb").query(
+            TableName=self.table_name,
+            IndexName=RESOURCE_ID_INDEX,
+            KeyConditionExpression="resource_id = :rid",
+            ExpressionAttributeValues={":rid": {"S": resource_id}},
+        )
+        for item in response.get("Items", []):
+            values = from_item(item)
+            if str(values.get("sk", "")).startswith(SESSION_PREFIX):
+                return values
+        return None
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def allocate_number(self, organisation: str, kind: str) -> int:
+        return allocate_number(self.table_name, organisation, kind)
+
+    def put_new_session(self, new: NewSession, now: datetime) -> dict[str, Any]:
+        """Transact item creating a session; fails if the number is somehow taken."""
+        resource_id = format_resource_id(new.organisation, SESSION_KIND, new.number)
+        moment = format_timestamp(new.accepted_at)
+        values: dict[str, Any] = {
+            **new.fields,
+            "resource_id": resource_id,
+            "organisation": new.organisation,
+            "event_id": new.event_id,
+            "version": 1,
+            "field_accepted_at": dict.fromkeys(new.fields, moment),
+            "created_at": format_timestamp(now),
+            "updated_at": format_timestamp(now),
+        }
+        uid = new.fields.get("organisation_uid")
+        if uid:
+            values["event_organisation_uid"] = event_organisation_uid(new.event_id, str(uid))
+        item = {**to_item(values), **session_key(new.event_id, new.number)}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def update_session(self, change: SessionChange, now: datetime) -> dict[str, Any]:
+        """Transact item writing `change.fields` (and their accept times) if the version is unchanged."""
+        names: dict[str, str] = {"#version": "version", "#fa": "field_accepted_at"}
+        values: dict[str, Any] = {
+            ":expected": {"N": str(change.session.version)},
+            ":one": {"N": "1"},
+            ":now": {"S": format_timestamp(now)},
+            ":accepted": {"S": format_timestamp(change.accepted_at)},
+        }
+        assignments = ["#version = #version + :one", "updated_at = :now"]
+        for index, (name, value) in enumerate(sorted(change.fields.items())):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = serialize(value)
+            assignments.append(f"#f{index} = :v{index}")
+            assignments.append(f"#fa.#f{index} = :accepted")
+        if change.organisation_uid is not None:
+            values[":euid"] = {"S": event_organisation_uid(change.session.event_id, change.organisation_uid)}
+            assignments.append("event_organisation_uid = :euid")
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": session_key(change.session.event_id, change.session.number),
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def write_claim(
+        self, event_id: int, organisation: str, write: ClaimWrite, now: datetime
+    ) -> dict[str, Any]:
+        """Transact item for one claim write, conditional on the claim being exactly as it was read."""
+        key = claim_key(event_id, write.organisation_uid)
+        if not write.holders:
+            if write.expected is None:
+                raise ValueError("only an existing claim can lose its last holder")
+            return {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": key,
+                    "ConditionExpression": "#version = :expected",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": {":expected": {"N": str(write.expected.version)}},
+                }
+            }
+        version = 1 if write.expected is None else write.expected.version + 1
+        values = {
+            "organisation_uid": write.organisation_uid,
+            "holders": list(write.holders),
+            # Deliberately not `resource_id`: claims must stay out of ResourceIdIndex.
+            "session_resource_id": format_resource_id(organisation, SESSION_KIND, write.holders[0]),
+            "version": version,
+            "updated_at": format_timestamp(now),
+        }
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": {**to_item(values), **key}}
+        if write.expected is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#version = :expected"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":expected": {"N": str(write.expected.version)}}
+        return {"Put": put}

@@ -1,0 +1,64 @@
+"""An endpoint's optional JSON Schema: checked when configured, applied to every payload (pure).
+
+The schema's own `$schema` picks the draft (2020-12 when absent); `format` is asserted, since an
+operator who writes `"format": "date-time"` expects it enforced. References are never fetched over
+the network (the `referencing` library resolves only what the schema itself contains).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator, SchemaError, validators
+
+from session_ingest import limits
+from session_ingest.errors import FieldError
+
+_MAX_MESSAGE_CHARS = 300
+
+
+class InvalidJsonSchema(ValueError):
+    """The endpoint's JSON Schema is not a valid schema of its draft."""
+
+
+def check_json_schema(schema: dict[str, Any]) -> None:
+    """Raise InvalidJsonSchema unless `schema` is a valid JSON Schema."""
+    if not isinstance(schema, dict):
+        raise InvalidJsonSchema("a JSON Schema must be a JSON object")
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as error:
+        raise InvalidJsonSchema(f"invalid JSON Schema: {error.message}") from error
+
+
+@functools.lru_cache(maxsize=128)
+def _validator(schema_text: str) -> Any:
+    """A compiled validator per distinct schema, kept across requests of a warm Lambda."""
+    schema = json.loads(schema_text)
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _field_path(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "$"
+
+
+def schema_errors(payload: Any, schema: dict[str, Any]) -> list[FieldError]:
+    """Every way `payload` breaks `schema` (at most MAX_VALIDATION_DETAILS), as field errors."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    # Stop early: a hostile payload can break a schema millions of times.
+    first = itertools.islice(validator.iter_errors(payload), limits.MAX_VALIDATION_DETAILS)
+    errors = [FieldError(_field_path(error.absolute_path), _shorten(error.message)) for error in first]
+    return sorted(errors, key=lambda error: error.field)
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE_CHARS else message[: _MAX_MESSAGE_CHARS - 1] + "…"

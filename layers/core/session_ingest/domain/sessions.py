@@ -1,0 +1,85 @@
+"""Stored sessions and organisation-uid claims as the consumer's rules see them (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from session_ingest.domain.resource_ids import ResourceKind
+
+SESSION_KIND: Final[ResourceKind] = "session"
+LOCATION_KIND: Final[ResourceKind] = "location"
+
+# Record fields that select a session rather than describe it: never merged into the stored fields.
+MATCH_ONLY_FIELDS = frozenset({"resource_id"})
+ORGANISATION_UID_FIELD = "organisation_uid"
+LOCATION_FIELD = "location_resource_id"
+
+# Attributes the consumer owns on a stored session; a record can never set them.
+RESERVED_ATTRIBUTES = frozenset(
+    {
+        "pk",
+        "sk",
+        "resource_id",
+        "organisation",
+        "event_id",
+        "event_organisation_uid",
+        "version",
+        "field_accepted_at",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A session as read back, with the accept time of the request that last set each field."""
+
+    event_id: int
+    number: int
+    resource_id: str
+    version: int
+    fields: Mapping[str, Any]
+    field_accepted_at: Mapping[str, datetime] = field(default_factory=dict)
+
+    @property
+    def organisation_uid(self) -> str | None:
+        value = self.fields.get(ORGANISATION_UID_FIELD)
+        return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class UidClaim:
+    """The key-addressed item that makes an organisation uid unique per event.
+
+    `holders` lists the session numbers carrying the uid, in the order they took it. Normally one; more
+    only after SPEC §6 rule 4 (a uid set through rule 1 on a second session). Matching by uid resolves to
+    the first holder, so the claim keeps pointing at the session that held the uid first: uid-only
+    updates stay on the session the integrator has been updating, and never flip between duplicates.
+    """
+
+    organisation_uid: str
+    holders: tuple[int, ...]
+    version: int
+
+    @property
+    def primary(self) -> int:
+        return self.holders[0]
+
+
+def event_organisation_uid(event_id: int, organisation_uid: str) -> str:
+    """The OrganisationUidIndex key: uids are unique per event, not globally."""
+    return f"{event_id}#{organisation_uid}"
+
+
+def mergeable_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's descriptive fields: everything but the fields that only select a session."""
+    return {name: value for name, value in record.items() if name not in MATCH_ONLY_FIELDS}
+
+
+def reserved_fields_in(record: Mapping[str, Any]) -> list[str]:
+    """Record fields that would overwrite consumer-owned attributes (a record of that shape is invalid)."""
+    return sorted(name for name in record if name in RESERVED_ATTRIBUTES - MATCH_ONLY_FIELDS)

@@ -1,0 +1,332 @@
+"""The ingest API's use cases (SPEC §4, §7): accept a payload, dry-run it, report a request's outcome.
+
+Checks run in the documented order: size (413) and media type (415) before anything is parsed; the
+token (401) before the endpoint's existence or state is revealed (404); then the rate limit (429);
+then the Idempotency-Key and the JSON (400); then schema, mapping and field validation (422); then the
+durable store and the queue. Parsing and validation are pure, so they run before the request is
+counted, but their verdict is only given once the request has spent its rate-limit unit: a client
+over its limit gets 429 whatever its body, exactly as if the limit had been checked first, and an
+accepted request is counted by the same transaction that stores it (two AWS calls in all, warm).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from session_ingest import limits
+from session_ingest.adapters import rate_limiter
+from session_ingest.adapters.queue_publisher import QueueUnavailable
+from session_ingest.adapters.request_store import CounterExhausted, KeyAlreadyClaimed, StoreUnavailable
+from session_ingest.domain.admission import raw_body, require_json_media_type
+from session_ingest.domain.idempotency import (
+    IdempotencyClaim,
+    Repeat,
+    StoredClaim,
+    judge_repeat,
+    sha256_hex,
+    validated_key,
+)
+from session_ingest.domain.json_body import parse_json_body
+from session_ingest.domain.json_schema import schema_errors
+from session_ingest.domain.mapping import map_payload
+from session_ingest.domain.models import (
+    EndpointConfig,
+    IngestWarning,
+    MappingResult,
+    RequestOutcome,
+    RequestStatus,
+)
+from session_ingest.domain.rate_limit import RateLimitState, RateWindow
+from session_ingest.domain.tokens import bearer_token, secret_matches
+from session_ingest.envelope import IngestEnvelope
+from session_ingest.errors import (
+    EndpointNotFound,
+    EnqueueFailed,
+    FieldError,
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    InvalidIdempotencyKey,
+    MalformedJson,
+    RateLimited,
+    RequestNotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from session_ingest.observability import logger
+from session_ingest.service.api_metrics import record_accepted
+from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
+from session_ingest.service.match_preview import MatchPreview
+
+NOT_QUEUED_REASON = "not queued: the client was told to retry"
+_NOT_AN_OBJECT = FieldError("$", "The payload must be a JSON object")
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """One POST as the handler hands it over: raw, nothing parsed or trusted yet."""
+
+    endpoint_id: str
+    request_id: str
+    authorization: str | None
+    content_type: str | None
+    body: str | None
+    body_is_base64: bool = False
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The request is durably queued (or was, for a replay: `request_id` is then the first one's)."""
+
+    request_id: str
+    rate: RateLimitState
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class DryRun:
+    record: dict[str, Any]
+    warnings: list[IngestWarning]
+    match: MatchPreview
+    rate: RateLimitState
+
+
+@dataclass(frozen=True)
+class OutcomeLookup:
+    outcome: RequestOutcome
+    rate: RateLimitState
+
+
+@dataclass(frozen=True)
+class _Screened:
+    """A request that passed every check that needs no write."""
+
+    config: EndpointConfig
+    window: RateWindow
+    raw: bytes
+    payload: dict[str, Any]
+    mapped: MappingResult
+    idempotency_key: str | None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def authenticate(deps: IngestDependencies, endpoint_id: str, authorization: str | None) -> EndpointConfig:
+    """The endpoint the bearer token opens. 401 for every token problem, 404 only after a valid token."""
+    presented = bearer_token(authorization)
+    if presented is None or not _is_uuid(endpoint_id):
+        raise Unauthenticated
+    endpoint = deps.endpoints.get(endpoint_id, presented.token_id)
+    token = None if endpoint is None else endpoint.tokens.get(presented.token_id)
+    if endpoint is None or token is None or not secret_matches(presented, token):
+        raise Unauthenticated
+    if not token.is_usable_at(deps.clock.now()):
+        raise Unauthenticated
+    if not endpoint.config.enabled:
+        raise EndpointNotFound
+    return endpoint.config
+
+
+def validate_payload(config: EndpointConfig, raw: bytes) -> tuple[dict[str, Any], MappingResult]:
+    """Parse strictly, then apply the endpoint's JSON Schema and mapping: 400 or 422 on failure."""
+    payload = parse_json_body(raw, max_depth=limits.MAX_JSON_DEPTH)
+    if not isinstance(payload, dict):
+        raise ValidationFailed([_NOT_AN_OBJECT])
+    errors = schema_errors(payload, config.json_schema) if config.json_schema is not None else []
+    mapped = map_payload(payload, config.mapping, config.organisation, config.endpoint_type)
+    errors.extend(mapped.errors)
+    if errors or mapped.record is None:
+        raise ValidationFailed(errors[: limits.MAX_VALIDATION_DETAILS] or [_NOT_AN_OBJECT])
+    return payload, mapped
+
+
+def _window(deps: IngestDependencies, config: EndpointConfig) -> RateWindow:
+    return RateWindow.containing(
+        config.endpoint_id, config.rate_limit_per_minute, deps.clock.now().timestamp()
+    )
+
+
+def _rate_limited(deps: IngestDependencies, window: RateWindow) -> RateLimited:
+    return RateLimited(limit=window.limit, reset_seconds=window.reset_seconds(deps.clock.now().timestamp()))
+
+
+def _known_state(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
+    return window.state(deps.known_counts.known(window), deps.clock.now().timestamp())
+
+
+def _spend(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
+    """Count a request that stores nothing (a rejection or a dry run): 429 when the window is full.
+
+    Fails open: if the counter cannot be written, the request is not refused for it (it stores
+    nothing, and the verdict it is about to get does not depend on the count).
+    """
+    try:
+        consumed = rate_limiter.consume(window)
+    except (ClientError, BotoCoreError):
+        logger.warning("rate counter unavailable; request not counted", exc_info=True)
+        return _known_state(deps, window)
+    deps.known_counts.observe(window, consumed.count)
+    if not consumed.admitted:
+        raise _rate_limited(deps, window)
+    return window.state(consumed.count, deps.clock.now().timestamp())
+
+
+def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotency: bool) -> _Screened:
+    raw = raw_body(request.body, request.body_is_base64)
+    require_json_media_type(request.content_type)
+    config = authenticate(deps, request.endpoint_id, request.authorization)
+    window = _window(deps, config)
+    if deps.known_counts.is_exhausted(window):
+        raise _rate_limited(deps, window)
+    try:
+        key = None
+        if with_idempotency and request.idempotency_key is not None:
+            key = validated_key(request.idempotency_key)
+        payload, mapped = validate_payload(config, raw)
+    except (InvalidIdempotencyKey, MalformedJson, ValidationFailed):
+        _spend(deps, window)
+        raise
+    return _Screened(config, window, raw, payload, mapped, key)
+
+
+def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> Accepted:
+    """Validate, store and queue one payload. A 200 only ever follows a successful SQS send."""
+    deps = deps or ingest_dependencies()
+    screened = _screen(deps, request, with_idempotency=True)
+    now = deps.clock.now()
+    claim = _claim(screened, request.request_id)
+    outcome = RequestOutcome(
+        request_id=request.request_id,
+        endpoint_id=screened.config.endpoint_id,
+        status=RequestStatus.QUEUED,
+        accepted_at=now,
+        warnings=screened.mapped.warnings,
+    )
+    try:
+        deps.requests.record_accepted(outcome, screened.window, claim, now)
+    except CounterExhausted as exhausted:
+        deps.known_counts.observe(screened.window, exhausted.count)
+        raise _rate_limited(deps, screened.window) from None
+    except KeyAlreadyClaimed as repeat:
+        assert claim is not None  # only a claim can be already claimed
+        return _answer_repeat(deps, screened.window, repeat.existing, claim)
+    except StoreUnavailable as error:
+        logger.error("request not stored", extra={"reason": str(error)})
+        raise EnqueueFailed from error
+    deps.known_counts.add_accepted(screened.window)
+    _enqueue(deps, _envelope(screened, outcome), claim)
+    record_accepted()
+    logger.info("request accepted", extra={"endpoint_id": screened.config.endpoint_id})
+    return Accepted(request.request_id, _known_state(deps, screened.window))
+
+
+def _claim(screened: _Screened, request_id: str) -> IdempotencyClaim | None:
+    if screened.idempotency_key is None:
+        return None
+    return IdempotencyClaim(
+        endpoint_id=screened.config.endpoint_id,
+        key_sha256=sha256_hex(screened.idempotency_key),
+        body_sha256=sha256_hex(screened.raw),
+        request_id=request_id,
+    )
+
+
+def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
+    assert screened.mapped.record is not None  # validate_payload guarantees a record
+    return IngestEnvelope(
+        request_id=outcome.request_id,
+        endpoint_id=screened.config.endpoint_id,
+        organisation=screened.config.organisation,
+        event_id=screened.config.event_id,
+        endpoint_type=screened.config.endpoint_type,
+        accepted_at=outcome.accepted_at,
+        payload=screened.payload,
+        record=screened.mapped.record,
+        warnings=screened.mapped.warnings,
+    )
+
+
+def _answer_repeat(
+    deps: IngestDependencies, window: RateWindow, existing: StoredClaim, claim: IdempotencyClaim
+) -> Accepted:
+    verdict = judge_repeat(existing, claim.body_sha256)
+    if verdict is Repeat.CONFLICT:
+        raise IdempotencyConflict
+    if verdict is Repeat.IN_FLIGHT:
+        raise IdempotencyInProgress(retry_after_seconds=1)
+    logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
+    return Accepted(existing.request_id, _known_state(deps, window), replayed=True)
+
+
+def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: IdempotencyClaim | None) -> None:
+    """Send the message; on failure undo what claims success, so the client's retry starts clean."""
+    try:
+        deps.send(envelope)
+    except QueueUnavailable as error:
+        logger.error("message not queued; the client is told to retry", extra={"reason": str(error)})
+        _undo_acceptance(deps, envelope.request_id, claim)
+        raise EnqueueFailed from error
+    if claim is not None:
+        try:
+            deps.requests.confirm_claim(claim)
+        except (ClientError, BotoCoreError):
+            # The message is queued, so the answer is still 200; a repeat of this key now gets 409
+            # until the claim goes stale.
+            logger.exception("queued, but the idempotency claim could not be confirmed")
+
+
+def _undo_acceptance(deps: IngestDependencies, request_id: str, claim: IdempotencyClaim | None) -> None:
+    try:
+        deps.requests.mark_not_queued(request_id, NOT_QUEUED_REASON)
+    except (ClientError, BotoCoreError):
+        logger.exception("could not mark the request item as not queued")
+    if claim is not None:
+        try:
+            deps.requests.release_claim(claim)
+        except (ClientError, BotoCoreError):
+            logger.exception("could not release the idempotency claim")
+
+
+def dry_run(request: IngestRequest, deps: IngestDependencies | None = None) -> DryRun:
+    """Every check of `accept_payload` and the match it would make; nothing stored or queued.
+
+    A dry run counts against the endpoint's rate limit like any request (it reads the sessions
+    table, and a client probing in a loop should meet the same limit). Idempotency-Key is ignored.
+    """
+    deps = deps or ingest_dependencies()
+    screened = _screen(deps, request, with_idempotency=False)
+    rate = _spend(deps, screened.window)
+    assert screened.mapped.record is not None
+    match = deps.preview_match(screened.config, screened.mapped.record)
+    return DryRun(screened.mapped.record, screened.mapped.warnings, match, rate)
+
+
+def get_request_outcome(
+    endpoint_id: str, request_id: str, authorization: str | None, deps: IngestDependencies | None = None
+) -> OutcomeLookup:
+    """The outcome of one of the endpoint's requests; another endpoint's request is as unknown (404).
+
+    Status lookups do not spend rate-limit units (an integrator polling its own requests should not
+    eat into its ingest quota); the RateLimit-* headers report the window's exact count, read in the
+    same call as the outcome.
+    """
+    deps = deps or ingest_dependencies()
+    config = authenticate(deps, endpoint_id, authorization)
+    if not _is_uuid(request_id):
+        raise RequestNotFound
+    window = _window(deps, config)
+    outcome, count = deps.requests.outcome_and_count(request_id, window)
+    deps.known_counts.observe(window, count)
+    if outcome is None or outcome.endpoint_id != config.endpoint_id:
+        raise RequestNotFound
+    return OutcomeLookup(outcome, window.state(count, deps.clock.now().timestamp()))

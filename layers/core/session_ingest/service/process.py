@@ -1,0 +1,399 @@
+"""Use case: process one queued ingest message (SPEC §6) — match, merge, upsert, record the outcome.
+
+Guarantees and how they are kept:
+- at-least-once delivery: the request outcome moves `queued -> processed` in the same transaction as
+  the session write, conditionally; a redelivery finds it final and changes nothing;
+- racing creates of one organisation uid: the create transaction also puts the uid claim
+  (`attribute_not_exists`); the loser is cancelled, re-runs matching, finds the claim and updates;
+- create then immediate update: matching reads key-addressed items with strongly consistent reads;
+- out-of-order delivery: per-field last-writer-wins by accept time, under optimistic locking (version);
+- failures: permanent ones end the outcome `failed` and consume the message; transient ones record the
+  reason on the outcome and leave the message to SQS redelivery (then the DLQ).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from session_ingest import limits
+from session_ingest.adapters.request_outcomes import RequestOutcomes, RequestRef
+from session_ingest.adapters.sessions_repo import NewSession, SessionChange, SessionsRepository
+from session_ingest.adapters.transactions import TransactionCancelled, transact_write
+from session_ingest.domain.locations import location_number, resolve_location
+from session_ingest.domain.matching import MatchKeys, match_keys, plan_uid_claims
+from session_ingest.domain.merge import merge_fields
+from session_ingest.domain.models import EndpointType, IngestWarning, RequestStatus
+from session_ingest.domain.resource_ids import format_resource_id
+from session_ingest.domain.sessions import (
+    ORGANISATION_UID_FIELD,
+    SESSION_KIND,
+    mergeable_fields,
+    reserved_fields_in,
+)
+from session_ingest.envelope import IngestEnvelope
+from session_ingest.errors import (
+    PermanentFailure,
+    ProcessingError,
+    TransientFailure,
+    UnreadableMessage,
+    WriteConflict,
+)
+from session_ingest.observability import logger
+from session_ingest.service import consumer_metrics
+from session_ingest.service.matching import Match, find_match
+from session_ingest.settings import get_settings
+
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+STALE_FIELD = "stale_field"
+DUPLICATE_UID = "duplicate_organisation_uid"
+RESOURCE_ID_NOT_FOUND = "resource_id_not_found"
+# The request outcome is always the first transact item, so its cancellation reason is reasons[0].
+_OUTCOME_ITEM = 0
+_SESSION_ITEM = 1
+
+
+class ProcessStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    FAILED = "failed"
+    ALREADY_FINAL = "already_final"  # a redelivery of a request whose outcome was already written
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """One SQS message as the consumer needs it."""
+
+    body: str
+    request_id: str | None = None  # the `request_id` message attribute
+    receive_count: int = 1
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: ProcessStatus
+    request_id: str
+    resource_id: str | None = None
+    warnings: tuple[IngestWarning, ...] = ()
+
+
+@dataclass
+class ConsumerDependencies:
+    """The adapters and effects the use case needs; tests pass their own clock or sleep."""
+
+    sessions: SessionsRepository
+    outcomes: RequestOutcomes
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], None] = time.sleep
+
+
+def consumer_dependencies() -> ConsumerDependencies:
+    settings = get_settings()
+    return ConsumerDependencies(
+        sessions=SessionsRepository(settings.sessions_table),
+        outcomes=RequestOutcomes(settings.requests_table),
+    )
+
+
+# -- entry point ------------------------------------------------------------------------------------------
+
+
+def process_message(message: QueueMessage, deps: ConsumerDependencies | None = None) -> ProcessResult:
+    """Process one message. Returns its result, or raises (UnreadableMessage, TransientFailure) to have
+    the message reported as a batch item failure and redelivered."""
+    deps = deps or consumer_dependencies()
+    try:
+        envelope = read_envelope(message)
+    except UnreadableMessage as error:
+        _record_retry(deps, message.request_id, error.reason)
+        raise
+    except PermanentFailure as error:
+        return _fail(deps, RequestRef(_raw_request_id(message)), error.reason, [])
+    if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
+        return final
+    try:
+        return apply_envelope(envelope, deps)
+    except PermanentFailure as error:
+        return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
+    except ProcessingError as error:
+        _record_retry(deps, envelope.request_id, error.reason)
+        raise
+    except (ClientError, BotoCoreError) as error:
+        reason = f"AWS error: {error}"
+        _record_retry(deps, envelope.request_id, reason)
+        raise TransientFailure(reason) from error
+
+
+def read_envelope(message: QueueMessage) -> IngestEnvelope:
+    """The envelope in the message body.
+
+    UnreadableMessage (kept for the DLQ): not JSON, no request id, or a schema version this consumer does
+    not know — a newer producer's message survives a rolling deploy and can be redriven after it.
+    PermanentFailure: an envelope of a known version that names its request but does not validate.
+    """
+    try:
+        raw = json.loads(message.body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UnreadableMessage(f"body is not JSON: {error}") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("request_id"), str):
+        raise UnreadableMessage("body is not an ingest envelope (no request_id)")
+    version = raw.get("schema_version", 1)
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise UnreadableMessage(f"unsupported envelope schema_version {version!r}")
+    try:
+        return IngestEnvelope.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise PermanentFailure(f"invalid envelope: {problems}") from error
+
+
+def _raw_request_id(message: QueueMessage) -> str:
+    raw = json.loads(message.body)
+    return str(raw["request_id"])
+
+
+def _ref(envelope: IngestEnvelope) -> RequestRef:
+    return RequestRef(envelope.request_id, envelope.endpoint_id, envelope.accepted_at)
+
+
+# -- the use case -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The envelope's record, checked and split once (before any retry)."""
+
+    envelope: IngestEnvelope
+    keys: MatchKeys
+    location_number: int | None
+    fields: dict[str, Any]
+
+
+def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> ProcessResult:
+    """Match and upsert, retrying lost races and optimistic-lock conflicts with jittered backoff."""
+    prepared = _prepare(envelope)
+    reserved_number: int | None = None
+    last_cancel: TransactionCancelled | None = None
+    for attempt in range(limits.MAX_WRITE_ATTEMPTS):
+        if attempt:
+            deps.sleep(_backoff_seconds(attempt))
+        match = find_match(deps.sessions, envelope.event_id, prepared.keys, prepared.location_number)
+        try:
+            if match.session is None:
+                if reserved_number is None:
+                    reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
+                return _create(prepared, match, reserved_number, deps)
+            return _update(prepared, match, deps)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed_condition(_OUTCOME_ITEM):
+                return _redelivered(envelope, cancelled)
+            if match.session is None and cancelled.failed_condition(_SESSION_ITEM):
+                reserved_number = None  # the number is taken (counter behind the table): draw another
+            logger.info(
+                "write lost a race; re-reading",
+                extra={"attempt": attempt + 1, "reasons": [reason.code for reason in cancelled.reasons]},
+            )
+            last_cancel = cancelled
+    raise WriteConflict(
+        f"{limits.MAX_WRITE_ATTEMPTS} write attempts lost to concurrent writers ({last_cancel})"
+    )
+
+
+def _prepare(envelope: IngestEnvelope) -> _Prepared:
+    if envelope.endpoint_type != EndpointType.SESSION:
+        raise PermanentFailure(f"no consumer for endpoint type {envelope.endpoint_type!s}")
+    record = envelope.record
+    if reserved := reserved_fields_in(record):
+        raise PermanentFailure(f"record sets reserved attributes: {', '.join(reserved)}")
+    try:
+        keys = match_keys(record, envelope.organisation)
+    except ValueError as error:
+        raise PermanentFailure(f"resource_id: {error}") from error
+    return _Prepared(
+        envelope=envelope,
+        keys=keys,
+        location_number=location_number(record, envelope.organisation),
+        fields=mergeable_fields(record),
+    )
+
+
+def _backoff_seconds(attempt: int) -> float:
+    """Full jitter: racing consumers spread out instead of colliding again in lockstep."""
+    ceiling = min(limits.WRITE_RETRY_MAX_SECONDS, limits.WRITE_RETRY_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)
+
+
+def _base_warnings(prepared: _Prepared, match: Match) -> tuple[dict[str, Any], list[IngestWarning]]:
+    envelope = prepared.envelope
+    fields, warnings = resolve_location(
+        prepared.fields,
+        envelope.organisation,
+        envelope.event_id,
+        prepared.location_number,
+        match.location_exists,
+    )
+    if match.resource_id_unmatched:
+        given = envelope.record.get("resource_id")
+        how = f"matched by {match.decision.by.value}" if match.decision.by else "created a new session"
+        warnings.insert(
+            0,
+            IngestWarning(
+                code=RESOURCE_ID_NOT_FOUND,
+                field="resource_id",
+                message=f"no session {given} in event {envelope.event_id}: {how}",
+            ),
+        )
+    return fields, warnings
+
+
+def _create(prepared: _Prepared, match: Match, number: int, deps: ConsumerDependencies) -> ProcessResult:
+    envelope = prepared.envelope
+    fields, warnings = _base_warnings(prepared, match)
+    resource_id = format_resource_id(envelope.organisation, SESSION_KIND, number)
+    uid_plan = plan_uid_claims(number, None, prepared.keys.organisation_uid, match.claim, None)
+    now = deps.clock()
+    all_warnings = [*envelope.warnings, *warnings]
+    items = [
+        deps.outcomes.processed(_ref(envelope), "created", resource_id, all_warnings, now),
+        deps.sessions.put_new_session(
+            NewSession(envelope.event_id, envelope.organisation, number, fields, envelope.accepted_at), now
+        ),
+        *(
+            deps.sessions.write_claim(envelope.event_id, envelope.organisation, w, now)
+            for w in uid_plan.writes
+        ),
+    ]
+    transact_write(items)
+    consumer_metrics.count(consumer_metrics.SESSIONS_CREATED)
+    consumer_metrics.accept_to_processed(envelope.accepted_at, now)
+    logger.info("session created", extra={"resource_id": resource_id, "event_id": envelope.event_id})
+    return ProcessResult(ProcessStatus.CREATED, envelope.request_id, resource_id, tuple(warnings))
+
+
+def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> ProcessResult:
+    envelope = prepared.envelope
+    session = match.session
+    assert session is not None
+    fields, warnings = _base_warnings(prepared, match)
+    merge = merge_fields(session.fields, session.field_accepted_at, fields, envelope.accepted_at)
+    warnings.extend(_stale_warning(name, session.field_accepted_at[name]) for name in merge.stale)
+    new_uid = _uid_taken(merge.applied)
+    previous_uid = session.organisation_uid
+    previous_claim = (
+        deps.sessions.get_claim(envelope.event_id, previous_uid)
+        if new_uid is not None and previous_uid is not None and previous_uid != new_uid
+        else None
+    )
+    new_claim = match.claim if new_uid == prepared.keys.organisation_uid else None
+    uid_plan = plan_uid_claims(session.number, previous_uid, new_uid, new_claim, previous_claim)
+    duplicates = _duplicate_holders(uid_plan.duplicate_holders, match)
+    uid = new_uid or prepared.keys.organisation_uid
+    duplicate_ids = [format_resource_id(envelope.organisation, SESSION_KIND, n) for n in duplicates]
+    if duplicate_ids and uid is not None:
+        warnings.append(_duplicate_warning(uid, duplicate_ids))
+    now = deps.clock()
+    items = [
+        deps.outcomes.processed(
+            _ref(envelope), "updated", session.resource_id, [*envelope.warnings, *warnings], now
+        )
+    ]
+    if merge.applied or uid_plan.writes:
+        change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid)
+        items.append(deps.sessions.update_session(change, now))
+    items.extend(
+        deps.sessions.write_claim(envelope.event_id, envelope.organisation, w, now) for w in uid_plan.writes
+    )
+    transact_write(items)
+    consumer_metrics.count(consumer_metrics.SESSIONS_UPDATED)
+    consumer_metrics.count(consumer_metrics.STALE_FIELDS_SKIPPED, len(merge.stale))
+    consumer_metrics.accept_to_processed(envelope.accepted_at, now)
+    if merge.stale:
+        logger.info(
+            "stale fields skipped", extra={"fields": list(merge.stale), "resource_id": session.resource_id}
+        )
+    if duplicate_ids and uid is not None:
+        consumer_metrics.duplicate_organisation_uid(
+            envelope.request_id, envelope.event_id, uid, duplicate_ids
+        )
+    logger.info("session updated", extra={"resource_id": session.resource_id, "by": match.decision.by})
+    return ProcessResult(ProcessStatus.UPDATED, envelope.request_id, session.resource_id, tuple(warnings))
+
+
+def _uid_taken(applied: dict[str, Any]) -> str | None:
+    """The uid this write gives the session, when the write sets one (not stale, not empty)."""
+    value = applied.get(ORGANISATION_UID_FIELD)
+    return str(value) if value else None
+
+
+def _duplicate_holders(planned: tuple[int, ...], match: Match) -> tuple[int, ...]:
+    """Rule 4: holders when the uid ends up on several sessions (set now) or was found on several."""
+    if planned:
+        return planned
+    if match.claim is not None and len(match.claim.holders) > 1:
+        return match.claim.holders
+    return ()
+
+
+def _stale_warning(name: str, newer: datetime) -> IngestWarning:
+    return IngestWarning(
+        code=STALE_FIELD,
+        field=name,
+        message=f"not applied: a request accepted later ({newer.isoformat()}) already set this field",
+    )
+
+
+def _duplicate_warning(uid: str, resource_ids: list[str]) -> IngestWarning:
+    return IngestWarning(
+        code=DUPLICATE_UID,
+        field=ORGANISATION_UID_FIELD,
+        message=f"organisation uid {uid!r} is on more than one session: {', '.join(resource_ids)}",
+    )
+
+
+# -- outcomes ---------------------------------------------------------------------------------------------
+
+
+def _redelivered(envelope: IngestEnvelope, cancelled: TransactionCancelled) -> ProcessResult:
+    stored = cancelled.reasons[_OUTCOME_ITEM].item or {}
+    logger.info("request already final; redelivery changes nothing", extra={"status": stored.get("status")})
+    return ProcessResult(ProcessStatus.ALREADY_FINAL, envelope.request_id, stored.get("resource_id"))
+
+
+def _already_final(deps: ConsumerDependencies, envelope: IngestEnvelope) -> ProcessResult | None:
+    """On a redelivery, skip all work when the outcome is already final (saves a wasted session number)."""
+    stored = deps.outcomes.get(envelope.request_id)
+    if stored is None or stored.get("status") == RequestStatus.QUEUED.value:
+        return None
+    logger.info("request already final; redelivery changes nothing", extra={"status": stored.get("status")})
+    return ProcessResult(ProcessStatus.ALREADY_FINAL, envelope.request_id, stored.get("resource_id"))
+
+
+def _fail(
+    deps: ConsumerDependencies, ref: RequestRef, reason: str, warnings: list[IngestWarning]
+) -> ProcessResult:
+    """A permanent failure: the outcome says why, and the message is consumed (not retried forever)."""
+    logger.error("request failed permanently", extra={"reason": reason})
+    deps.outcomes.mark_failed(ref, [reason], warnings, deps.clock())
+    consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
+    return ProcessResult(ProcessStatus.FAILED, ref.request_id)
+
+
+def _record_retry(deps: ConsumerDependencies, request_id: str | None, reason: str) -> None:
+    """Best effort: keep the last failure on the outcome so the DLQ tooling can explain it."""
+    consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
+    logger.warning("message failed; left for redelivery", extra={"reason": reason})
+    if request_id is None:
+        return
+    try:
+        deps.outcomes.note_retry(request_id, reason, deps.clock())
+    except (ClientError, BotoCoreError):
+        logger.exception("could not record the failure reason on the request outcome")

@@ -1,0 +1,285 @@
+"""template.yaml keeps the production rules of issue 6 and SPEC §2/§8 (read statically, no AWS)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from ingestctl.resources import STACK_OUTPUTS
+from ingestctl.template import load_template, resolved_resources
+
+TEMPLATE = load_template()
+RESOURCES = resolved_resources()
+FUNCTIONS = ("IngestApiFunction", "IngestConsumerFunction")
+SPEC_METRICS = (
+    "RequestsAccepted",
+    "RequestsRejected",
+    "SessionsCreated",
+    "SessionsUpdated",
+    "RecordsFailed",
+    "DuplicateOrganisationUid",
+    "StaleFieldsSkipped",
+    "AcceptToProcessedLatency",
+)
+
+
+def of_type(resource_type: str, resources: dict[str, Any] = RESOURCES) -> dict[str, Any]:
+    return {name: res for name, res in resources.items() if res["Type"] == resource_type}
+
+
+def function_property(function: str, name: str) -> Any:
+    """A function's property, falling back to the template's Globals as SAM does."""
+    own = RESOURCES[function]["Properties"]
+    return own[name] if name in own else TEMPLATE["Globals"]["Function"][name]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_run_python_313_on_arm64_by_default(function: str) -> None:
+    # Given the function and the template's Globals
+    # When its runtime and architecture are read
+    runtime = function_property(function, "Runtime")
+    architectures = function_property(function, "Architectures")
+    # Then it is python3.13 on the Architecture parameter, whose default is arm64
+    assert runtime == "python3.13"
+    assert architectures == [{"Ref": "Architecture"}]
+    assert TEMPLATE["Parameters"]["Architecture"]["Default"] == "arm64"
+
+
+def test_the_layer_is_built_by_sam_for_the_same_runtime_and_architecture() -> None:
+    # Given the core layer
+    layer = TEMPLATE["Resources"]["CoreLayer"]
+    # When its build metadata is read
+    # Then SAM builds it with pip for python3.13 on the functions' architecture
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": {"Ref": "Architecture"}}
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+
+
+def test_the_queue_hides_a_message_for_at_least_six_consumer_timeouts_and_redrives_after_five() -> None:
+    # Given the consumer and its queue
+    timeout = RESOURCES["IngestConsumerFunction"]["Properties"]["Timeout"]
+    queue = RESOURCES["IngestQueue"]["Properties"]
+    # When compared
+    # Then a batch in flight never reappears to another consumer, and 5 receives precede the DLQ
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+
+
+def test_the_consumer_reports_partial_batch_failures() -> None:
+    # Given the consumer's SQS event source
+    events = RESOURCES["IngestConsumerFunction"]["Properties"]["Events"]
+    (source,) = (event for event in events.values() if event["Type"] == "SQS")
+    # When its response types are read
+    # Then one bad message fails alone (SPEC §6)
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_api_serves_exactly_the_three_routes_of_spec_4() -> None:
+    # Given the API function's events
+    events = RESOURCES["IngestApiFunction"]["Properties"]["Events"].values()
+    # When the routes are listed
+    routes = {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]) for event in events}
+    # Then they are SPEC §4's, on the explicit REST API
+    assert routes == {
+        ("POST", "/api/webhook/ingest/{endpoint_id}"),
+        ("POST", "/api/webhook/ingest/{endpoint_id}/test"),
+        ("GET", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}"),
+    }
+    assert all(event["Properties"]["RestApiId"] == {"Ref": "IngestApi"} for event in events)
+
+
+@pytest.mark.parametrize("table", sorted(of_type("AWS::DynamoDB::Table")))
+def test_tables_are_on_demand_recoverable_and_encrypted(table: str) -> None:
+    # Given a table
+    props = RESOURCES[table]["Properties"]
+    # When its durability settings are read
+    # Then it is on-demand, with point-in-time recovery and encryption at rest
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+@pytest.mark.parametrize(("parameter", "expected"), [("true", True), ("false", False)])
+def test_deletion_protection_follows_its_parameter(parameter: str, expected: bool) -> None:
+    # Given the DeletionProtection parameter
+    resources = resolved_resources(parameter_overrides={"DeletionProtection": parameter})
+    # When the tables are resolved with it
+    protection = {
+        props["Properties"]["DeletionProtectionEnabled"]
+        for props in of_type("AWS::DynamoDB::Table", resources).values()
+    }
+    # Then every table follows it
+    assert protection == {expected}
+
+
+def test_only_the_requests_table_expires_items() -> None:
+    # Given the tables
+    # When their TTL settings are read
+    ttl = {
+        name: res["Properties"].get("TimeToLiveSpecification")
+        for name, res in of_type("AWS::DynamoDB::Table").items()
+    }
+    # Then outcomes, idempotency keys and rate windows expire on expires_at; nothing else expires
+    assert ttl == {
+        "EndpointsTable": None,
+        "RequestsTable": {"AttributeName": "expires_at", "Enabled": True},
+        "SessionsTable": None,
+    }
+
+
+def iam_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for role in of_type("AWS::IAM::Role", resources).values()
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_no_iam_statement_grants_wildcard_actions() -> None:
+    # Given every inline statement, with tracing on so the X-Ray statements are present too
+    statements = iam_statements(resolved_resources(parameter_overrides={"TracingEnabled": "true"}))
+    # When their actions are listed
+    actions = [
+        action
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    # Then every action is a named one
+    assert actions
+    assert not [action for action in actions if "*" in action]
+
+
+def test_only_x_ray_statements_have_a_wildcard_resource() -> None:
+    # Given every inline statement, tracing on
+    statements = iam_statements(resolved_resources(parameter_overrides={"TracingEnabled": "true"}))
+    # When the statements on "*" are listed
+    on_everything = [s for s in statements if s["Resource"] == "*"]
+    # Then they are X-Ray's, which has no resource-level permissions
+    assert on_everything
+    assert all(action.startswith("xray:") for s in on_everything for action in s["Action"])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_has_its_own_role_and_a_log_group_with_retention(function: str) -> None:
+    # Given a function
+    props = RESOURCES[function]["Properties"]
+    # When its role and log group are followed
+    role = props["Role"]["Fn::GetAtt"][0]
+    log_group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
+    # Then the role is its own and its logs are kept for the retention parameter
+    assert [f for f in FUNCTIONS if RESOURCES[f]["Properties"]["Role"]["Fn::GetAtt"][0] == role] == [function]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == TEMPLATE["Parameters"]["LogRetentionDays"]["Default"]
+
+
+def test_tracing_follows_its_parameter_in_the_api_and_the_functions() -> None:
+    # Given tracing switched on
+    traced = resolved_resources(parameter_overrides={"TracingEnabled": "true"})
+    # When the API is read
+    # Then the API stage traces, and Powertools is told not to disable its Tracer
+    assert traced["IngestApi"]["Properties"]["TracingEnabled"] is True
+    conditions = TEMPLATE["Conditions"]["IsTraced"]
+    assert conditions == {"Fn::Equals": [{"Ref": "TracingEnabled"}, "true"]}
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == {"Fn::If": ["IsTraced", "Active", "PassThrough"]}
+
+
+def substituted_dashboard_body() -> Any:
+    body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    defaults = {name: spec.get("Default") for name, spec in TEMPLATE["Parameters"].items()}
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(defaults[name]) if name in defaults else f"placeholder-{name}"
+
+    return json.loads(re.sub(r"\$\{([^}!]+)\}", value, body))
+
+
+def dashboard_expressions(body: Any) -> list[str]:
+    """Every metric-math / Metrics Insights expression of the dashboard's widgets."""
+    return [
+        line[0]["expression"]
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if isinstance(line[0], dict) and "expression" in line[0]
+    ]
+
+
+def test_the_dashboard_is_valid_json_querying_every_spec_metric() -> None:
+    # Given the dashboard body with its substitutions filled in
+    body = substituted_dashboard_body()
+    # When its queries are collected
+    queries = " ".join(dashboard_expressions(body))
+    # Then it parses, and every SPEC §8 metric is queried from the SessionIngest namespace
+    missing = [
+        metric
+        for metric in SPEC_METRICS
+        if f"({metric}) FROM SessionIngest" not in queries and f'MetricName="{metric}"' not in queries
+    ]
+    assert not missing
+
+
+def test_the_dashboard_charts_queue_dlq_lambda_and_api_health() -> None:
+    # Given the dashboard's plain metric lines
+    body = substituted_dashboard_body()
+    lines = {
+        (line[0], line[1])
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if isinstance(line[0], str)
+    }
+    # When compared with issue 6's list
+    # Then queue and DLQ depth and age, Lambda errors/throttles/duration and API 4xx/5xx/latency are there
+    assert {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/ApiGateway", "4XXError"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+    } <= lines
+
+
+def test_rejections_are_charted_by_reason() -> None:
+    # Given the dashboard
+    text = json.dumps(substituted_dashboard_body())
+    # When the rejection widget's query is read
+    # Then it groups RequestsRejected by its reason dimension
+    assert "SUM(RequestsRejected) FROM SessionIngest GROUP BY reason" in text
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"),
+    [
+        ("DeadLetterQueueNotEmptyAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("IngestQueueAgeAlarm", "ApproximateAgeOfOldestMessage"),
+        ("IngestApiErrorsAlarm", "Errors"),
+        ("IngestConsumerErrorsAlarm", "Errors"),
+        ("DuplicateOrganisationUidAlarm", "DuplicateOrganisationUid"),
+    ],
+)
+def test_alarms_watch_the_issue_6_signals_and_notify_the_optional_topic(alarm: str, metric: str) -> None:
+    # Given an alarm, with and without the SNS topic parameter
+    without_topic = RESOURCES[alarm]["Properties"]
+    with_topic = resolved_resources(parameter_overrides={"AlarmTopicArn": "arn:aws:sns:eu-west-1:1:ops"})[
+        alarm
+    ]
+    # When its metric and actions are read
+    # Then it watches the metric, and notifies the topic only when one is given
+    assert metric in json.dumps(without_topic)
+    assert "AlarmActions" not in without_topic
+    assert with_topic["Properties"]["AlarmActions"] == ["arn:aws:sns:eu-west-1:1:ops"]
+    assert with_topic["Properties"]["OKActions"] == ["arn:aws:sns:eu-west-1:1:ops"]
+
+
+def test_outputs_name_everything_ingestctl_reads_from_a_stack() -> None:
+    # Given the template's outputs
+    outputs = set(TEMPLATE["Outputs"])
+    # When compared with what `ingestctl --stack` reads
+    # Then every name is there, plus the API URL and the dashboard
+    assert set(STACK_OUTPUTS) | {"ApiUrl", "DashboardName", "DashboardUrl"} <= outputs
