@@ -3,9 +3,10 @@
 template.yaml is the one source of truth: tests and the local stack never carry a second copy of a
 key schema, index, TTL or redrive policy. Intrinsics are resolved the way CloudFormation would with the
 parameters' defaults (`Ref` to a parameter, `Fn::If` over the template's Conditions, `AWS::NoValue`);
-resource names are their logical ids (`resolve_intrinsics` also evaluates `Ref`/`Fn::GetAtt`/`Fn::Sub`/
-`Fn::Join`/`Fn::Select` against created resources, for the local stack's function environments). A table or queue property this module cannot reproduce is an
-error, so a new property in the template forces a decision here instead of drifting silently.
+resource names are their logical ids. `resolve_intrinsics` also evaluates `Ref`, `Fn::GetAtt`,
+`Fn::Sub`, `Fn::Join` and `Fn::Select` against the created resources (the local stack's function
+environments). A table or queue property this module cannot reproduce is an error, so a new property
+in the template forces a decision here instead of drifting silently.
 """
 
 from __future__ import annotations
