@@ -7,7 +7,7 @@ import functools
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,12 @@ from ingestctl.template import (
 )
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+LOG_DIR = TEMPLATE_PATH.parent / ".local-stack"
+
+
+def moto_log_path(aws_port: int, log_dir: Path = LOG_DIR) -> Path:
+    """moto's request log for the stack on this port (one file per port: stacks may run side by side)."""
+    return log_dir / f"moto-{aws_port}.log"
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class StackOptions:
     visibility_timeout: int | None = None
     api_concurrency: int = 2
     consumer_concurrency: int = 2
-    log_dir: Path = field(default_factory=lambda: TEMPLATE_PATH.parent / ".local-stack")
+    log_dir: Path = LOG_DIR
 
 
 class LocalStack:
@@ -52,7 +58,9 @@ class LocalStack:
     def __init__(self, options: StackOptions, router: LogRouter | None = None) -> None:
         self.options = options
         self.router = router or LogRouter()
-        self.moto = MotoServer(options.host, options.aws_port, options.log_dir / "moto.log")
+        self.moto = MotoServer(
+            options.host, options.aws_port, moto_log_path(options.aws_port, options.log_dir)
+        )
         self.created: CreatedResources | None = None
         self.pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
