@@ -284,3 +284,19 @@ def test_the_readme_walk_from_curl_to_a_created_session(stack: LocalStackProcess
     listed = ingestctl(stack, "sessions", "list", "--event-id", "1")
     names = {session["name"] for session in (listed["sessions"] if isinstance(listed, dict) else listed)}
     assert "Readme walk" in names
+
+
+def test_local_up_on_a_port_in_use_exits_non_zero_naming_the_port(stack: LocalStackProcess) -> None:
+    # Given the running stack's API port
+    busy_port = stack.ready["api_url"].rsplit(":", 1)[1]
+    # When a second stack is started on it
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestctl", "local", "up", "--port", busy_port, "--aws-port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Then it refuses at once, saying which port, and prints no ready line
+    assert done.returncode != 0
+    assert f"port {busy_port}" in done.stderr
+    assert done.stdout == ""
