@@ -282,7 +282,7 @@ def test_the_readme_walk_from_curl_to_a_created_session(stack: LocalStackProcess
     outcome = ingestctl(stack, "requests", "get", answer.json["request_id"])
     assert outcome["status"] == "processed"
     listed = ingestctl(stack, "sessions", "list", "--event-id", "1")
-    names = {session["name"] for session in (listed["sessions"] if isinstance(listed, dict) else listed)}
+    names = {session["name"] for session in listed["sessions"]}
     assert "Readme walk" in names
 
 
