@@ -16,7 +16,10 @@ from typing import Any
 
 # PutMetricData accepts at most this many values per datum and this many data per call.
 MAX_VALUES_PER_DATUM = 150
-MAX_DATA_PER_CALL = 20
+MAX_DATA_PER_CALL = 1000
+# Documents gathered into one round of calls: each API invocation prints one, so publishing them one by
+# one would add a CloudWatch call per request to moto's load.
+MAX_DOCUMENTS_PER_ROUND = 200
 
 
 def is_emf(document: Any) -> bool:
@@ -84,16 +87,25 @@ class MetricsPublisher:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while (document := self._documents.get()) is not None:
+        stopping = False
+        while not stopping:
+            documents = [self._documents.get()]
+            while len(documents) < MAX_DOCUMENTS_PER_ROUND and not self._documents.empty():
+                documents.append(self._documents.get_nowait())
+            stopping = None in documents
             try:
-                self.publish(document)
+                self.publish([document for document in documents if document is not None])
             except Exception as exc:  # a bad document or a stopped moto must not kill the stack
                 self._on_error(f"EMF metrics not published: {exc}")
 
-    def publish(self, document: dict[str, Any]) -> None:
-        for namespace, data in metric_data(document).items():
+    def publish(self, documents: list[dict[str, Any]]) -> None:
+        """PutMetricData for these documents, as few calls as the API's limits allow."""
+        by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for document in documents:
+            for namespace, data in metric_data(document).items():
+                by_namespace[namespace] += data
+        for namespace, data in by_namespace.items():
             for start in range(0, len(data), MAX_DATA_PER_CALL):
-                self._cloudwatch.put_metric_data(
-                    Namespace=namespace, MetricData=data[start : start + MAX_DATA_PER_CALL]
-                )
-                self.published += len(data[start : start + MAX_DATA_PER_CALL])
+                chunk = data[start : start + MAX_DATA_PER_CALL]
+                self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk)
+                self.published += len(chunk)
