@@ -6,13 +6,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
-	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack
+	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack \
+	openapi fuzz
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
 	@echo "make test   - lint, type-check and run every test suite"
 	@echo "make bench  - run the benchmark commands and print their figures"
 	@echo "make sam    - cfn-lint + sam validate --lint + sam build (arm64 to deploy, x86_64 to import here)"
+	@echo "make openapi - regenerate docs/openapi.json from the API's routes"
+	@echo "make fuzz   - the long fuzz run against the local stack (FUZZ_EXAMPLES=N, default 500)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +59,15 @@ bench-consumer: $(STAMP)
 # The whole stack over HTTP vs. the raw AWS calls on the same moto server (README, Benchmarks).
 bench-local-stack: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_local_stack
+
+# The OpenAPI document is generated from the handler's routes; a test fails when the committed copy is stale.
+openapi: $(STAMP)
+	PYTHONPATH=functions/ingest_api $(BIN)/python -m ingestctl.openapi
+
+# Schema-driven and payload fuzzing of the local stack, larger than the run in `make test` (RELIABILITY.md).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:randomly -m fuzz tests/e2e -o addopts="-ra --strict-markers"
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache
