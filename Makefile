@@ -64,10 +64,13 @@ bench-local-stack: $(STAMP)
 openapi: $(STAMP)
 	PYTHONPATH=functions/ingest_api $(BIN)/python -m ingestctl.openapi
 
-# Schema-driven and payload fuzzing of the local stack, larger than the run in `make test` (RELIABILITY.md).
+# Schema-driven and payload fuzzing of the local stack, larger than the short run inside `make test`
+# (25 examples per test): FUZZ_EXAMPLES per test plus schemathesis' coverage phase. Prints the figures
+# docs/RELIABILITY.md quotes (also left in .local-stack/fuzz-figures.json).
 FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:randomly -m fuzz tests/e2e -o addopts="-ra --strict-markers"
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 $(BIN)/pytest -q -m fuzz tests/e2e; status=$$?; \
+		cat .local-stack/fuzz-figures.json; exit $$status
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache
