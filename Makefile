@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test lint typecheck unit integration e2e bench clean
+.PHONY: help venv run test lint typecheck unit integration e2e bench bench-accept clean
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -42,8 +42,11 @@ test: lint typecheck
 run: $(STAMP)
 	$(BIN)/ingestctl local up
 
-bench: $(STAMP)
-	@echo "see README: Benchmarks"
+bench: bench-accept
+
+# Ingest API accept path: AWS calls per request (target <= 2 warm) and handler latency against moto.
+bench-accept: $(STAMP)
+	PYTHONPATH=functions/ingest_api $(BIN)/python -m benchmarks.bench_accept
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache

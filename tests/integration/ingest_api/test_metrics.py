@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 
 def _emf_metrics(printed: str) -> list[dict[str, Any]]:
