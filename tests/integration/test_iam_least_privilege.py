@@ -25,15 +25,14 @@ from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
-from tests.integration.ingest_api.support import ApiClient, FakeClock, LambdaContextStub
+from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
 
 Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical id>/index/<name>")
 
 # Granted ahead of code that will need them; each must still be unused (then it moves out of here).
 PENDING: dict[str, set[Grant]] = {
-    # SPEC §4's dry run reports the match it would make; it answers 501 until it reads sessions.
-    "IngestApiFunction": {("dynamodb:GetItem", "SessionsTable"), ("dynamodb:BatchGetItem", "SessionsTable")},
+    "IngestApiFunction": set(),
     "IngestConsumerFunction": set(),
 }
 # What Lambda's SQS event source mapping does with the function's role (not the function's code).
@@ -199,7 +198,9 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
             refusing_queue.add_client_error("send_message", "InvalidParameterValue", http_status_code=400)
             assert api.post({"session": {"name": "Lost"}}, idempotency_key="k2").status >= 500
         # the dry run's match lookup reads sessions (or, until it exists, answers 501)
-        assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status in (200, 501)
+        assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status == 200
+        both_keys = {"session": {"resource_id": "1", "organisation_uid": "uid-1"}}
+        assert api.post(both_keys, dry_run=True).status == 200
         limited_api = ApiClient(limited["endpoint_id"], limited["token"])
         assert limited_api.post({"session": {"name": "a"}}).status == 200
         assert limited_api.post({"session": {"name": "b"}}).status == 429
