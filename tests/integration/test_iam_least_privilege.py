@@ -25,8 +25,8 @@ from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
-from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
+from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
 
 Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical id>/index/<name>")
 
