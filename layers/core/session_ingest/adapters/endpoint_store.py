@@ -18,15 +18,10 @@ from botocore.exceptions import ClientError
 
 from session_ingest import limits
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import (
-    format_timestamp,
-    from_item,
-    parse_timestamp,
-    serialize,
-    to_item,
-)
+from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.tokens import IssuedToken, StoredToken
+from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.settings import get_settings
 
 CONFIG_SK = "CONFIG"
@@ -71,7 +66,7 @@ def _config_item(config: EndpointConfig) -> dict[str, Any]:
             "json_schema": None if config.json_schema is None else json.dumps(config.json_schema),
             "rate_limit_per_minute": config.rate_limit_per_minute,
             "enabled": config.enabled,
-            "created_at": format_timestamp(config.created_at),
+            "created_at": format_utc(config.created_at),
         }
     )
 
@@ -86,8 +81,8 @@ def _token_item(
             "endpoint_id": endpoint_id,
             "token_id": token.token_id,
             "secret_hash": token.secret_hash,
-            "created_at": format_timestamp(created_at),
-            "expires_at": None if expires_at is None else format_timestamp(expires_at),
+            "created_at": format_utc(created_at),
+            "expires_at": None if expires_at is None else format_utc(expires_at),
             "revoked": False,
         }
     )
@@ -105,7 +100,7 @@ def _config_from(values: dict[str, Any]) -> EndpointConfig:
             "json_schema": None if schema is None else json.loads(schema),
             "rate_limit_per_minute": values["rate_limit_per_minute"],
             "enabled": values["enabled"],
-            "created_at": parse_timestamp(values["created_at"]),
+            "created_at": parse_utc(values["created_at"]),
         }
     )
 
@@ -115,8 +110,8 @@ def _token_from(values: dict[str, Any]) -> StoredToken:
     return StoredToken(
         token_id=values["token_id"],
         secret_hash=values["secret_hash"],
-        created_at=parse_timestamp(values["created_at"]),
-        expires_at=None if expires_at is None else parse_timestamp(expires_at),
+        created_at=parse_utc(values["created_at"]),
+        expires_at=None if expires_at is None else parse_utc(expires_at),
         revoked=bool(values.get("revoked", False)),
     )
 
@@ -224,7 +219,7 @@ class EndpointStore:
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
                     ":true": {"BOOL": True},
-                    ":revoked_at": serialize(format_timestamp(revoked_at)),
+                    ":revoked_at": to_attribute(format_utc(revoked_at)),
                 },
             )
         except ClientError as error:

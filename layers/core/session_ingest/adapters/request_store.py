@@ -19,11 +19,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from session_ingest import limits
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import format_timestamp, from_item, to_item
+from session_ingest.adapters.dynamodb_items import from_item, to_item
 from session_ingest.adapters.rate_limiter import count_of, counter_key, counter_update
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.models import RequestOutcome, RequestStatus
 from session_ingest.domain.rate_limit import RateWindow
+from session_ingest.domain.utc import format_utc
 from session_ingest.observability import logger
 from session_ingest.settings import get_settings
 
@@ -65,7 +66,7 @@ def _request_item(outcome: RequestOutcome) -> dict[str, Any]:
         "request_id": outcome.request_id,
         "endpoint_id": outcome.endpoint_id,
         "status": outcome.status.value,
-        "accepted_at": format_timestamp(outcome.accepted_at),
+        "accepted_at": format_utc(outcome.accepted_at),
         "warnings": [warning.model_dump() for warning in outcome.warnings],
         "errors": list(outcome.errors),
         "expires_at": expires_at,

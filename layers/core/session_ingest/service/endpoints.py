@@ -14,7 +14,6 @@ from typing import Any, TypedDict
 from pydantic import ValidationError
 
 from session_ingest.adapters.clock import Clock, SystemClock
-from session_ingest.adapters.dynamodb_codec import format_timestamp
 from session_ingest.adapters.endpoint_store import (
     EndpointAlreadyExists,
     EndpointStore,
@@ -26,6 +25,7 @@ from session_ingest.domain.json_schema import InvalidJsonSchema, check_json_sche
 from session_ingest.domain.mapping import load_mapping_rules
 from session_ingest.domain.models import EndpointConfig, EndpointType, MappingRules
 from session_ingest.domain.tokens import issue_token
+from session_ingest.domain.utc import format_utc
 from session_ingest.errors import InvalidMapping
 
 _ORGANISATION = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -139,7 +139,7 @@ def create_token(
         endpoint_id=endpoint_id,
         token_id=token.token_id,
         token=token.token,
-        expires_at=None if expires_at is None else format_timestamp(expires_at),
+        expires_at=None if expires_at is None else format_utc(expires_at),
     )
 
 
@@ -172,14 +172,14 @@ def endpoint_view(endpoint: StoredEndpoint) -> dict[str, Any]:
         "event_id": config.event_id,
         "rate_limit_per_minute": config.rate_limit_per_minute,
         "enabled": config.enabled,
-        "created_at": format_timestamp(config.created_at),
+        "created_at": format_utc(config.created_at),
         "mapping": config.mapping.model_dump(mode="json"),
         "json_schema": config.json_schema,
         "tokens": [
             {
                 "token_id": token.token_id,
-                "created_at": format_timestamp(token.created_at),
-                "expires_at": None if token.expires_at is None else format_timestamp(token.expires_at),
+                "created_at": format_utc(token.created_at),
+                "expires_at": None if token.expires_at is None else format_utc(token.expires_at),
                 "revoked": token.revoked,
             }
             for token in tokens

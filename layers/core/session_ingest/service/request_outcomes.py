@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from session_ingest.adapters.dynamodb_codec import format_timestamp
 from session_ingest.adapters.request_store import RequestStore
 from session_ingest.domain.models import RequestOutcome
+from session_ingest.domain.utc import format_utc
 
 
 def outcome_view(outcome: RequestOutcome) -> dict[str, Any]:
@@ -14,8 +14,8 @@ def outcome_view(outcome: RequestOutcome) -> dict[str, Any]:
     return {
         "request_id": outcome.request_id,
         "status": outcome.status.value,
-        "accepted_at": format_timestamp(outcome.accepted_at),
-        "processed_at": None if outcome.processed_at is None else format_timestamp(outcome.processed_at),
+        "accepted_at": format_utc(outcome.accepted_at),
+        "processed_at": None if outcome.processed_at is None else format_utc(outcome.processed_at),
         "action": outcome.action,
         "resource_id": outcome.resource_id,
         "warnings": [warning.model_dump() for warning in outcome.warnings],
