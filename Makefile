@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
-	sam-build sam-build-arm64 sam-build-x86_64 bench-cold-start
+	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack bench-accept
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -44,7 +44,22 @@ test: lint typecheck sam
 run: $(STAMP)
 	$(BIN)/ingestctl local up
 
-bench: bench-cold-start
+bench: bench-accept bench-mapping bench-consumer bench-cold-start bench-local-stack
+
+bench-mapping: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_mapping
+
+# The handler module sits on the path exactly as in the Lambda runtime (its CodeUri folder).
+bench-consumer: $(STAMP)
+	PYTHONPATH=functions/ingest_consumer $(BIN)/python -m benchmarks.bench_consumer
+
+# The whole stack over HTTP vs. the raw AWS calls on the same moto server (README, Benchmarks).
+bench-local-stack: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_local_stack
+
+# Ingest API accept path: AWS calls per request (target <= 2 warm) and handler latency against moto.
+bench-accept: $(STAMP)
+	PYTHONPATH=functions/ingest_api $(BIN)/python -m benchmarks.bench_accept
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache

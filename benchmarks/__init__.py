@@ -1,0 +1,1 @@
+"""Benchmark commands (run through make targets; they print figures, they assert nothing)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from session_ingest.adapters.aws import reset_clients
+from session_ingest.observability import metrics
 from session_ingest.settings import get_settings
 
 
@@ -22,6 +23,9 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     reset_clients()
     get_settings.cache_clear()
+    # Powertools Metrics instances share one metric set per process: start every test empty.
+    metrics.clear_metrics()
     yield
+    metrics.clear_metrics()
     reset_clients()
     get_settings.cache_clear()

@@ -20,8 +20,8 @@ from session_ingest.service.process import QueueMessage, process_message
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
+    """One record: its request id (message attribute) is the correlation id of every log line it causes."""
     attribute = record.message_attributes[REQUEST_ID_ATTRIBUTE]
     request_id = attribute.string_value if attribute is not None else None
     logger.set_correlation_id(request_id)

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from ingestctl.template import CreatedResources, create_resources
-from session_ingest.adapters.aws import reset_clients
+from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.settings import get_settings
 
 
@@ -22,12 +22,16 @@ from session_ingest.settings import get_settings
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[CreatedResources]:
     """A fresh moto account holding exactly the template's tables and queues, wired into the settings."""
     with mock_aws():
-        created = create_resources(boto3.client("dynamodb"), boto3.client("sqs"))
+        reset_clients()
+        created = create_resources(client("dynamodb"), client("sqs"))
         for name, value in created.environment().items():
             monkeypatch.setenv(name, value)
         reset_clients()
         get_settings.cache_clear()
         yield created
+
+
+# One request at a time: moto's backends are not thread-safe even in server mode (see the module).
 
 
 def _free_loopback_port() -> int:
@@ -53,12 +57,13 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout_seco
 def moto_server_url() -> Iterator[str]:
     """A moto server in its own process on a free loopback port, for the whole test session.
 
-    In-process `mock_aws` is not thread-safe (DESIGN.md): tests of concurrent behaviour talk to this
-    server over HTTP instead, and it runs beside the test threads on the other core.
+    In-process `mock_aws` is not thread-safe (DESIGN.md), and neither is moto's own server for DynamoDB
+    transactions: this is `ingestctl.serial_moto`, which applies each DynamoDB call atomically as DynamoDB
+    does. Tests of concurrent behaviour talk to it over HTTP; it runs beside the test threads.
     """
     port = _free_loopback_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "ingestctl.serial_moto", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -22,6 +22,7 @@ from tests.support.consumer import (
     locations,
     make_envelope,
     outcome,
+    outcomes,
     queue_request,
     sessions,
     stored_sessions,
@@ -223,6 +224,22 @@ def test_when_the_first_holder_gives_a_duplicated_uid_up_the_other_holder_keeps_
     assert _warning_codes(envelope.request_id) == []
 
 
+def test_an_older_request_changing_the_uid_is_stale_and_leaves_the_claims_alone(
+    aws: CreatedResources,
+) -> None:
+    # Given session 1 whose uid was set to B by a request accepted at t=10
+    accept_and_deliver(make_envelope({"organisation_uid": "A"}))
+    accept_and_deliver(make_envelope({"resource_id": "1", "organisation_uid": "B"}, accepted_at=at(10)))
+    # When a request accepted at t=5 tries to set uid C
+    late = make_envelope({"resource_id": "1", "organisation_uid": "C"}, accepted_at=at(5))
+    accept_and_deliver(late)
+    # Then the uid stays B, B still matches, and C claims nothing
+    assert _only_session()["organisation_uid"] == "B"
+    assert sessions().get_claim(EVENT_ID, "C") is None
+    assert sessions().get_claim(EVENT_ID, "B") is not None
+    assert _warning_codes(late.request_id) == ["stale_field"]
+
+
 # -- guarantees ---------------------------------------------------------------------------------------------
 
 
@@ -368,6 +385,16 @@ def test_an_envelope_that_names_its_request_but_does_not_validate_fails_that_req
     assert "organisation" in stored["errors"][0]
 
 
+def test_an_invalid_envelope_for_an_unknown_request_writes_no_partial_outcome(aws: CreatedResources) -> None:
+    # Given a message naming a request the API never recorded, without the fields to describe it
+    body = json.dumps({"schema_version": 1, "request_id": "never-accepted", "record": {}})
+    # When it is processed
+    result = process_message(QueueMessage(body, "never-accepted"))
+    # Then it is consumed as failed, without inventing an outcome item
+    assert result.status is ProcessStatus.FAILED
+    assert outcomes().get("never-accepted") is None
+
+
 @pytest.mark.parametrize(
     "body",
     ["not json {", json.dumps(["a", "list"]), json.dumps({"schema_version": 2, "request_id": "r-1"})],
@@ -397,3 +424,22 @@ def test_claim_items_stay_out_of_the_resource_id_index(aws: CreatedResources) ->
     # Then the session itself is found
     assert found is not None
     assert found["name"] == "s"
+
+
+def test_an_unexpected_error_keeps_the_message_and_records_why(
+    aws: CreatedResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a defect that makes processing raise something unforeseen
+    def broken(*_: object) -> None:
+        raise KeyError("field_accepted_at")
+
+    monkeypatch.setattr("session_ingest.service.process.apply_envelope", broken)
+    envelope = make_envelope({"name": "s"})
+    queue_request(envelope)
+    # When the message is processed
+    with pytest.raises(KeyError):
+        deliver(envelope)
+    # Then the outcome stays queued with the reason, so the DLQ listing can explain it
+    stored = outcome(envelope.request_id)
+    assert stored["status"] == "queued"
+    assert stored["last_error"] == "unexpected KeyError: 'field_accepted_at'"

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import format_timestamp, to_item
+from session_ingest.adapters.dynamodb_items import to_item
 from session_ingest.adapters.locations import LocationsRepository
 from session_ingest.adapters.request_outcomes import RequestOutcomes
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.domain.models import EndpointType, IngestWarning
+from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE, IngestEnvelope
 from session_ingest.service.process import ProcessResult, QueueMessage, process_message
 from session_ingest.settings import get_settings
@@ -55,7 +56,7 @@ def queue_request(envelope: IngestEnvelope) -> None:
         "request_id": envelope.request_id,
         "endpoint_id": envelope.endpoint_id,
         "status": "queued",
-        "accepted_at": format_timestamp(envelope.accepted_at),
+        "accepted_at": format_utc(envelope.accepted_at),
         "warnings": [warning.model_dump() for warning in envelope.warnings],
         "errors": [],
         "expires_at": int((envelope.accepted_at + timedelta(days=30)).timestamp()),
@@ -126,3 +127,82 @@ def outcome(request_id: str) -> dict[str, Any]:
     item = outcomes().get(request_id)
     assert item is not None, f"no outcome for {request_id}"
     return item
+
+
+class FakeLambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name = "IngestConsumerFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:IngestConsumerFunction"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    log_group_name = "/aws/lambda/IngestConsumerFunction"
+    log_stream_name = "2026/06/14/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def lambda_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
+    """ReceiveMessage results as the records of a Lambda SQS event (as the event source mapping does)."""
+    records = []
+    for message in messages:
+        attributes = {
+            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        }
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": attributes,
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-west-1",
+            }
+        )
+    return records
+
+
+def poll_once(handler: Any, queue_url: str) -> dict[str, Any]:
+    """One event-source-mapping round: receive a batch, invoke `handler`, delete what succeeded.
+
+    Failed messages are made visible again at once, so the next round redelivers them (their receive count
+    grows, and past the queue's maxReceiveCount SQS moves them to the dead-letter queue)."""
+    sqs = client("sqs")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    received = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    if not received:
+        return {"batchItemFailures": [], "received": 0}
+    response: dict[str, Any] = handler(sqs_event(*lambda_records(received, queue_arn)), FakeLambdaContext())
+    failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    done = [
+        {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+        for index, message in enumerate(received)
+        if message["MessageId"] not in failed
+    ]
+    if done:
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
+    return {**response, "received": len(received)}
+
+
+def send_envelope(queue_url: str, envelope: IngestEnvelope) -> str:
+    """Queue `envelope` as the ingest API does (body + request_id attribute); returns the message id."""
+    response = client("sqs").send_message(
+        QueueUrl=queue_url,
+        MessageBody=envelope.model_dump_json(),
+        MessageAttributes={REQUEST_ID_ATTRIBUTE: {"DataType": "String", "StringValue": envelope.request_id}},
+    )
+    return str(response["MessageId"])

@@ -79,10 +79,6 @@ class IdempotencyInProgress(IngestError):
     retry_after_seconds: int
 
 
-class MatchPreviewUnavailable(IngestError):
-    """The dry run's session match preview is not available in this deployment."""
-
-
 class EnqueueFailed(IngestError):
     """The request could not be stored or queued: the client must retry (5xx)."""
 

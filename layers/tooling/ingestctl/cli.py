@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestctl.commands import mapping
+from ingestctl.commands import dlq, endpoints, local, locations, mapping, queue, sessions
 
 app = typer.Typer(
     name="ingestctl",
@@ -12,9 +12,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.command("map")(mapping.map_command)
 
 
 @app.callback()
 def main() -> None:
     """Session ingest operator CLI."""
+
+
+app.command("map")(mapping.map_command)
+app.add_typer(endpoints.endpoint_app, name="endpoint")
+app.add_typer(endpoints.token_app, name="token")
+app.add_typer(endpoints.requests_app, name="requests")
+app.add_typer(sessions.app, name="sessions")
+app.add_typer(locations.app, name="location")
+app.add_typer(dlq.app, name="dlq")
+app.add_typer(local.app, name="local")
+app.add_typer(queue.app, name="queue")

@@ -3,16 +3,19 @@
 template.yaml is the one source of truth: tests and the local stack never carry a second copy of a
 key schema, index, TTL or redrive policy. Intrinsics are resolved the way CloudFormation would with the
 parameters' defaults (`Ref` to a parameter, `Fn::If` over the template's Conditions, `AWS::NoValue`);
-resource names are their logical ids. A table or queue property this module cannot reproduce is an
-error, so a new property in the template forces a decision here instead of drifting silently.
+resource names are their logical ids. `resolve_intrinsics` also evaluates `Ref`, `Fn::GetAtt`,
+`Fn::Sub`, `Fn::Join` and `Fn::Select` against the created resources (the local stack's function
+environments). A table or queue property this module cannot reproduce is an error, so a new property
+in the template forces a decision here instead of drifting silently.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -283,12 +286,22 @@ def queue_specs(path: Path = TEMPLATE_PATH) -> list[QueueSpec]:
 # ------------------------------------------------------------------------------------------ create
 
 
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+class UnresolvableIntrinsic(ValueError):
+    """The template uses an intrinsic function or reference the local resolver cannot evaluate."""
+
+
 @dataclass(frozen=True)
 class CreatedResources:
     """Physical names of what `create_resources` made, keyed by logical id."""
 
     tables: dict[str, str]
     queue_urls: dict[str, str]
+    arns: dict[str, str] = field(default_factory=dict)
+    region: str = "us-east-1"
+    account_id: str = DEFAULT_ACCOUNT_ID
 
     def environment(self) -> dict[str, str]:
         """The environment variables template.yaml gives the functions, resolved to these resources."""
@@ -300,9 +313,115 @@ class CreatedResources:
             "DEAD_LETTER_QUEUE_URL": self.queue_urls["IngestDeadLetterQueue"],
         }
 
+    def ref(self, logical_id: str) -> str:
+        """What `!Ref` returns: a table's name, a queue's URL."""
+        if logical_id in self.tables:
+            return self.tables[logical_id]
+        if logical_id in self.queue_urls:
+            return self.queue_urls[logical_id]
+        raise UnresolvableIntrinsic(f"!Ref {logical_id}: not a table or queue of the local stack")
 
-def _create_table(dynamodb: Any, spec: TableSpec) -> None:
-    dynamodb.create_table(**spec.create_args)
+    def attribute(self, logical_id: str, name: str) -> str:
+        """What `!GetAtt logical_id.name` returns, for the attributes tables and queues have."""
+        values = {"Arn": self.arns.get(logical_id)}
+        if logical_id in self.queue_urls:
+            values["QueueUrl"] = self.queue_urls[logical_id]
+            values["QueueName"] = self.queue_urls[logical_id].rsplit("/", 1)[-1]
+        value = values.get(name)
+        if value is None:
+            raise UnresolvableIntrinsic(f"!GetAtt {logical_id}.{name}: not available in the local stack")
+        return value
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def resolve_intrinsics(
+    value: Any,
+    created: CreatedResources,
+    parameters: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+    conditions: dict[str, Any] | None = None,
+) -> Any:
+    """Evaluate the intrinsic functions in `value` against the local resources and parameter values.
+
+    `conditions` are the template's Conditions section, for `Fn::If`; `AWS::NoValue` drops the property.
+    """
+    params = parameters or {}
+    condition_resolver = _Resolver({"Conditions": conditions or {}}, params)
+    pseudo = {
+        "AWS::Region": created.region,
+        "AWS::AccountId": created.account_id,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": "local",
+    }
+
+    def ref(name: str) -> str:
+        if variables and name in variables:
+            return variables[name]
+        if name in pseudo:
+            return pseudo[name]
+        if name in params:
+            return str(params[name])
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return created.attribute(logical_id, attribute)
+        return created.ref(name)
+
+    def condition(name: str) -> bool:
+        try:
+            return condition_resolver.condition(name)
+        except (KeyError, ValueError) as error:
+            raise UnresolvableIntrinsic(f"condition {name!r}: {error}") from error
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in map(resolve, node) if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not (next(iter(node)) == "Ref" or next(iter(node)).startswith("Fn::")):
+            resolved = {key: resolve(item) for key, item in node.items()}
+            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+        ((name, argument),) = node.items()
+        if name == "Ref" and argument == "AWS::NoValue":
+            return _NO_VALUE
+        if name == "Ref":
+            return ref(str(argument))
+        if name == "Fn::If":
+            name_of_condition, if_true, if_false = argument
+            return resolve(if_true if condition(name_of_condition) else if_false)
+        if name == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+            return created.attribute(str(logical_id), str(attribute))
+        if name == "Fn::Sub":
+            text, extra = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+            local_vars = {**(variables or {}), **{k: str(resolve(v)) for k, v in extra.items()}}
+            substituted = _SUB_VARIABLE.sub(
+                lambda match: str(resolve_intrinsics({"Ref": match.group(1)}, created, params, local_vars)),
+                text,
+            )
+            return substituted.replace("${!", "${")  # `${!Literal}` stands for the text `${Literal}`
+        if name == "Fn::Join":
+            delimiter, items = argument
+            return str(delimiter).join(str(item) for item in resolve(items))
+        if name == "Fn::Select":
+            index, items = resolve(argument)
+            return items[int(index)]
+        raise UnresolvableIntrinsic(f"{name} is not supported by the local stack")
+
+    return resolve(value)
+
+
+def parameter_defaults(path: Path = TEMPLATE_PATH) -> dict[str, str]:
+    """The template's parameters at their default values (what `sam deploy` uses without overrides)."""
+    parameters = load_template(path).get("Parameters") or {}
+    return {name: str(spec["Default"]) for name, spec in parameters.items() if "Default" in spec}
+
+
+def _create_table(dynamodb: Any, spec: TableSpec) -> str:
+    """Create the table (with its TTL and PITR settings); its ARN."""
+    arn: str = dynamodb.create_table(**spec.create_args)["TableDescription"]["TableArn"]
     if spec.ttl_attribute:
         dynamodb.update_time_to_live(
             TableName=spec.logical_id,
@@ -313,26 +432,35 @@ def _create_table(dynamodb: Any, spec: TableSpec) -> None:
             TableName=spec.logical_id,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
+    return arn
 
 
 def create_resources(dynamodb: Any, sqs: Any, path: Path = TEMPLATE_PATH) -> CreatedResources:
     """Create every table and queue of the template through the given boto3 clients."""
-    tables = {}
+    tables: dict[str, str] = {}
+    arns: dict[str, str] = {}
     for spec in table_specs(path):
-        _create_table(dynamodb, spec)
+        arns[spec.logical_id] = _create_table(dynamodb, spec)
         tables[spec.logical_id] = spec.logical_id
     queue_urls: dict[str, str] = {}
     for qspec in queue_specs(path):
         attributes = dict(qspec.attributes)
         if qspec.dead_letter_target:
-            target_arn = sqs.get_queue_attributes(
-                QueueUrl=queue_urls[qspec.dead_letter_target], AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": target_arn, "maxReceiveCount": qspec.max_receive_count}
+                {
+                    "deadLetterTargetArn": arns[qspec.dead_letter_target],
+                    "maxReceiveCount": qspec.max_receive_count,
+                }
             )
         create_args: dict[str, Any] = {"QueueName": qspec.logical_id, "Attributes": attributes}
         if qspec.tags:
             create_args["tags"] = qspec.tags
-        queue_urls[qspec.logical_id] = sqs.create_queue(**create_args)["QueueUrl"]
-    return CreatedResources(tables, queue_urls)
+        url = sqs.create_queue(**create_args)["QueueUrl"]
+        queue_urls[qspec.logical_id] = url
+        arns[qspec.logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+    account_id = next(iter(arns.values())).split(":")[4] if arns else DEFAULT_ACCOUNT_ID
+    return CreatedResources(
+        tables, queue_urls, arns, dynamodb.meta.region_name, account_id or DEFAULT_ACCOUNT_ID
+    )

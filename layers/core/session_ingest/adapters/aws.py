@@ -10,6 +10,8 @@ import functools
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 BOTO_CONFIG = Config(
@@ -21,9 +23,18 @@ BOTO_CONFIG = Config(
 
 
 @functools.cache
+def _service_model_loader() -> botocore.loaders.Loader:
+    """One loader for the process: reading the service models from disk dominates client creation."""
+    return botocore.loaders.create_loader()
+
+
+@functools.cache
 def client(service_name: str) -> Any:
     """The process-wide low-level client for `service_name` (e.g. "dynamodb", "sqs")."""
-    return boto3.session.Session().client(service_name, config=BOTO_CONFIG)
+    core_session = botocore.session.get_session()
+    core_session.register_component("data_loader", _service_model_loader())
+    session = boto3.session.Session(botocore_session=core_session)
+    return session.client(service_name, config=BOTO_CONFIG)
 
 
 def reset_clients() -> None:

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import format_timestamp, from_item, to_item
+from session_ingest.adapters.dynamodb_items import from_item, to_item
 from session_ingest.adapters.sessions_repo import allocate_number, event_pk, location_key
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import LOCATION_KIND
+from session_ingest.domain.utc import format_utc
 
 LOCATION_PREFIX = "LOCATION#"
 
@@ -37,7 +38,7 @@ class LocationsRepository:
             "name": name,
             "event_id": event_id,
             "organisation": organisation,
-            "created_at": format_timestamp(now),
+            "created_at": format_utc(now),
         }
         client("dynamodb").put_item(
             TableName=self.table_name,
@@ -52,7 +53,7 @@ class LocationsRepository:
         )
         return public_location(from_item(response["Item"])) if "Item" in response else None
 
-    def list(self, event_id: int) -> Iterator[dict[str, Any]]:
+    def list_locations(self, event_id: int) -> Iterator[dict[str, Any]]:
         paginator = client("dynamodb").get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,

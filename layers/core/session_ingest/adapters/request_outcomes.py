@@ -18,16 +18,14 @@ from botocore.exceptions import ClientError
 
 from session_ingest import limits
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import format_timestamp, from_item, serialize
+from session_ingest.adapters.dynamodb_items import from_item, to_attribute
+from session_ingest.adapters.request_store import request_key
 from session_ingest.domain.models import IngestWarning, RequestStatus
+from session_ingest.domain.utc import format_utc
 
 # The final move is allowed from `queued`, or onto a missing item (a message sent without the API, e.g.
 # by an operator): the outcome is then written whole from the envelope.
 _FROM_QUEUED = "attribute_not_exists(pk) OR #status = :queued"
-
-
-def request_key(request_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"REQUEST#{request_id}"}}
 
 
 @dataclass(frozen=True)
@@ -50,13 +48,13 @@ def _identity(ref: RequestRef, names: dict[str, str], values: dict[str, Any]) ->
         expires = ref.accepted_at + timedelta(seconds=limits.REQUEST_RETENTION_SECONDS)
         assignments.append("accepted_at = if_not_exists(accepted_at, :accepted_at)")
         assignments.append("expires_at = if_not_exists(expires_at, :expires_at)")
-        values[":accepted_at"] = {"S": format_timestamp(ref.accepted_at)}
+        values[":accepted_at"] = {"S": format_utc(ref.accepted_at)}
         values[":expires_at"] = {"N": str(int(expires.timestamp()))}
     return assignments
 
 
 def _warnings(warnings: Sequence[IngestWarning]) -> dict[str, Any]:
-    return serialize([warning.model_dump() for warning in warnings])
+    return to_attribute([warning.model_dump() for warning in warnings])
 
 
 class RequestOutcomes:
@@ -78,7 +76,7 @@ class RequestOutcomes:
         values: dict[str, Any] = {
             ":queued": {"S": RequestStatus.QUEUED.value},
             ":processed": {"S": RequestStatus.PROCESSED.value},
-            ":now": {"S": format_timestamp(now)},
+            ":now": {"S": format_utc(now)},
             ":action": {"S": action},
             ":resource_id": {"S": resource_id},
             ":warnings": _warnings(warnings),
@@ -113,8 +111,8 @@ class RequestOutcomes:
         values: dict[str, Any] = {
             ":queued": {"S": RequestStatus.QUEUED.value},
             ":failed": {"S": RequestStatus.FAILED.value},
-            ":now": {"S": format_timestamp(now)},
-            ":errors": serialize(list(errors)),
+            ":now": {"S": format_utc(now)},
+            ":errors": to_attribute(list(errors)),
             ":warnings": _warnings(warnings),
         }
         assignments = [
@@ -124,7 +122,9 @@ class RequestOutcomes:
             "warnings = :warnings",
             *_identity(ref, names, values),
         ]
-        return self._update_if(ref.request_id, "SET " + ", ".join(assignments), _FROM_QUEUED, names, values)
+        # Only an envelope that names its endpoint and accept time may write a missing outcome whole.
+        condition = _FROM_QUEUED if ref.endpoint_id and ref.accepted_at else "#status = :queued"
+        return self._update_if(ref.request_id, "SET " + ", ".join(assignments), condition, names, values)
 
     def note_retry(self, request_id: str, reason: str, now: datetime) -> bool:
         """Record why a delivery failed and will be retried; the outcome stays `queued`."""
@@ -136,7 +136,7 @@ class RequestOutcomes:
             {
                 ":queued": {"S": RequestStatus.QUEUED.value},
                 ":reason": {"S": reason},
-                ":now": {"S": format_timestamp(now)},
+                ":now": {"S": format_utc(now)},
                 ":one": {"N": "1"},
             },
         )
@@ -151,8 +151,8 @@ class RequestOutcomes:
             {
                 ":queued": {"S": RequestStatus.QUEUED.value},
                 ":failed": {"S": RequestStatus.FAILED.value},
-                ":now": {"S": format_timestamp(now)},
-                ":errors": serialize([f"dead-lettered: {reason}"]),
+                ":now": {"S": format_utc(now)},
+                ":errors": to_attribute([f"dead-lettered: {reason}"]),
             },
         )
 

@@ -13,13 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import (
-    format_timestamp,
-    from_item,
-    parse_timestamp,
-    serialize,
-    to_item,
-)
+from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
 from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import (
@@ -29,6 +23,7 @@ from session_ingest.domain.sessions import (
     UidClaim,
     event_organisation_uid,
 )
+from session_ingest.domain.utc import format_utc, parse_utc
 
 RESOURCE_ID_INDEX = "ResourceIdIndex"
 SESSION_PREFIX = "SESSION#"
@@ -88,7 +83,7 @@ class SessionChange:
     organisation_uid: str | None  # the session's uid after the change (None: unchanged)
 
 
-def session_from_item(item: Mapping[str, Any]) -> StoredSession:
+def session_from_item(item: dict[str, Any]) -> StoredSession:
     """A StoredSession from a raw DynamoDB session item."""
     values = from_item(item)
     return StoredSession(
@@ -98,12 +93,12 @@ def session_from_item(item: Mapping[str, Any]) -> StoredSession:
         version=int(values["version"]),
         fields={name: value for name, value in values.items() if name not in RESERVED_ATTRIBUTES},
         field_accepted_at={
-            name: parse_timestamp(str(moment)) for name, moment in values.get("field_accepted_at", {}).items()
+            name: parse_utc(str(moment)) for name, moment in values.get("field_accepted_at", {}).items()
         },
     )
 
 
-def claim_from_item(item: Mapping[str, Any]) -> UidClaim:
+def claim_from_item(item: dict[str, Any]) -> UidClaim:
     values = from_item(item)
     return UidClaim(
         organisation_uid=str(values["organisation_uid"]),
@@ -226,7 +221,7 @@ class SessionsRepository:
     def put_new_session(self, new: NewSession, now: datetime) -> dict[str, Any]:
         """Transact item creating a session; fails if the number is somehow taken."""
         resource_id = format_resource_id(new.organisation, SESSION_KIND, new.number)
-        moment = format_timestamp(new.accepted_at)
+        moment = format_utc(new.accepted_at)
         values: dict[str, Any] = {
             **new.fields,
             "resource_id": resource_id,
@@ -234,8 +229,8 @@ class SessionsRepository:
             "event_id": new.event_id,
             "version": 1,
             "field_accepted_at": dict.fromkeys(new.fields, moment),
-            "created_at": format_timestamp(now),
-            "updated_at": format_timestamp(now),
+            "created_at": format_utc(now),
+            "updated_at": format_utc(now),
         }
         uid = new.fields.get("organisation_uid")
         if uid:
@@ -255,13 +250,13 @@ class SessionsRepository:
         values: dict[str, Any] = {
             ":expected": {"N": str(change.session.version)},
             ":one": {"N": "1"},
-            ":now": {"S": format_timestamp(now)},
-            ":accepted": {"S": format_timestamp(change.accepted_at)},
+            ":now": {"S": format_utc(now)},
+            ":accepted": {"S": format_utc(change.accepted_at)},
         }
         assignments = ["#version = #version + :one", "updated_at = :now"]
         for index, (name, value) in enumerate(sorted(change.fields.items())):
             names[f"#f{index}"] = name
-            values[f":v{index}"] = serialize(value)
+            values[f":v{index}"] = to_attribute(value)
             assignments.append(f"#f{index} = :v{index}")
             assignments.append(f"#fa.#f{index} = :accepted")
         if change.organisation_uid is not None:
@@ -302,7 +297,7 @@ class SessionsRepository:
             # Deliberately not `resource_id`: claims must stay out of ResourceIdIndex.
             "session_resource_id": format_resource_id(organisation, SESSION_KIND, write.holders[0]),
             "version": version,
-            "updated_at": format_timestamp(now),
+            "updated_at": format_utc(now),
         }
         put: dict[str, Any] = {"TableName": self.table_name, "Item": {**to_item(values), **key}}
         if write.expected is None:

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_codec import from_item
+from session_ingest.adapters.dynamodb_items import from_item
 
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailed"
 # Per-item reasons that mean "try again", not "your condition is false".

@@ -50,6 +50,8 @@ def parse_json_body(raw: bytes | str, max_depth: int = limits.MAX_JSON_DEPTH) ->
 def _decode(raw: bytes | str) -> str:
     if isinstance(raw, str):
         text = raw
+        if not text.isascii() and _has_surrogate(text):
+            raise MalformedJson("the body is not valid Unicode (it holds an unpaired surrogate)")
     else:
         try:
             text = bytes(raw).decode("utf-8")

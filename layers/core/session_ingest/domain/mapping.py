@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from session_ingest import limits
 from session_ingest.domain.models import EndpointType, MappingResult, MappingRules
-from session_ingest.domain.record_types import FieldContext, RecordType, WarningCollector, shorten
+from session_ingest.domain.record_types import FieldContext, FieldRule, RecordType, WarningCollector, shorten
 from session_ingest.domain.session_fields import SESSION_RECORD
 from session_ingest.domain.values import InvalidValue
 from session_ingest.errors import FieldError, InvalidMapping
@@ -37,12 +37,17 @@ _JMESPATH_OPTIONS = jmespath.Options(dict_cls=dict)
 
 @dataclass(frozen=True)
 class CompiledMapping:
-    """Mapping rules ready to run: one source per target field, in the record type's field order."""
+    """Mapping rules ready to run.
+
+    Sources that are a bare key are looked up in one pass over the payload's keys (`by_key`: payload
+    key → target fields); only real JMESPath expressions are evaluated (`expressions`).
+    """
 
     record_type: RecordType
     root_key: str | None
-    sources: tuple[tuple[str, Source], ...]
-    # Payload keys that some source reads: every other key is reported as unknown or unsupported.
+    by_key: dict[str, tuple[tuple[str, FieldRule], ...]]
+    expressions: tuple[tuple[str, FieldRule, Source], ...]
+    # Payload keys read by an expression: with `by_key`, every other key is unknown or unsupported.
     consumed_keys: frozenset[str]
     defaults: dict[str, Any]
 
@@ -68,12 +73,12 @@ def map_payload(
         return MappingResult(warnings=warnings.result(), errors=errors)
     context = FieldContext(organisation=organisation, warnings=warnings)
     record = _normalise_fields(root, compiled, context, errors)
-    _report_ignored_keys(root, compiled, warnings)
     if not errors:
         errors.extend(compiled.record_type.cross_checks(record))
+    # Built without re-validation: every part was constructed with its own type just above.
     if errors:
-        return MappingResult(warnings=warnings.result(), errors=errors)
-    return MappingResult(record=record, warnings=warnings.result())
+        return MappingResult.model_construct(record=None, warnings=warnings.result(), errors=errors)
+    return MappingResult.model_construct(record=record, warnings=warnings.result(), errors=[])
 
 
 def load_mapping_rules(data: Any, endpoint_type: EndpointType = EndpointType.SESSION) -> MappingRules:
@@ -101,24 +106,27 @@ def compile_mapping(
     rules: MappingRules, endpoint_type: EndpointType = EndpointType.SESSION
 ) -> CompiledMapping:
     """The compiled form of `rules` (cached per distinct mapping); `InvalidMapping` when unusable."""
+    record_type = RECORD_TYPES.get(endpoint_type)
+    if record_type is None:
+        raise InvalidMapping(f"no mapper is registered for endpoint type {str(endpoint_type)!r}")
     try:
         defaults_key = json.dumps(rules.defaults, sort_keys=True, allow_nan=False) if rules.defaults else ""
         fields_key = tuple(sorted(rules.fields.items()))
-    except (TypeError, ValueError):
-        raise InvalidMapping("mapping defaults must be JSON values") from None
-    return _compile(endpoint_type, rules.root_key, fields_key, defaults_key)
+        hash((rules.root_key, fields_key))
+    except (TypeError, ValueError):  # not JSON values, or unhashable where strings were promised
+        raise InvalidMapping(
+            "mapping fields must map names to strings and defaults must be JSON values"
+        ) from None
+    return _compile(record_type, rules.root_key, fields_key, defaults_key)
 
 
 @functools.lru_cache(maxsize=256)
 def _compile(
-    endpoint_type: EndpointType,
+    record_type: RecordType,
     root_key: str | None,
     fields: tuple[tuple[str, str], ...],
     defaults_json: str,
 ) -> CompiledMapping:
-    record_type = RECORD_TYPES.get(endpoint_type)
-    if record_type is None:
-        raise InvalidMapping(f"no mapper is registered for endpoint type {endpoint_type!r}")
     if root_key is not None and (not isinstance(root_key, str) or not root_key):
         raise InvalidMapping("root_key must be a non-empty string, or null to map the payload itself")
     overrides = dict(fields)
@@ -126,13 +134,20 @@ def _compile(
     defaults: dict[str, Any] = json.loads(defaults_json) if defaults_json else {}
     _check_targets(defaults, record_type, "defaults")
     _check_defaults(defaults, record_type)
-    sources: list[tuple[str, Source]] = []
+    by_key: dict[str, tuple[tuple[str, FieldRule], ...]] = {}
+    expressions: list[tuple[str, FieldRule, Source]] = []
     consumed: set[str] = set()
-    for target in record_type.fields:
-        source, keys = _compile_source(target, overrides.get(target, _quoted_identifier(target)))
-        sources.append((target, source))
-        consumed.update(keys)
-    return CompiledMapping(record_type, root_key, tuple(sources), frozenset(consumed), defaults)
+    for target, rule in record_type.fields.items():
+        expression = overrides.get(target, _quoted_identifier(target))
+        key, search, keys = _compile_source(target, expression)
+        if key is not None:
+            by_key[key] = (*by_key.get(key, ()), (target, rule))
+        else:
+            expressions.append((target, rule, search))
+            consumed.update(keys)
+    return CompiledMapping(
+        record_type, root_key, by_key, tuple(expressions), frozenset(consumed - by_key.keys()), defaults
+    )
 
 
 def _check_targets(targets: dict[str, Any], record_type: RecordType, section: str) -> None:
@@ -155,8 +170,8 @@ def _check_defaults(defaults: dict[str, Any], record_type: RecordType) -> None:
             raise InvalidMapping(f"the default for {target!r} {error.message}") from None
 
 
-def _compile_source(target: str, expression: Any) -> tuple[Source, set[str]]:
-    """A getter for one target: a plain key lookup when the expression is a bare field name."""
+def _compile_source(target: str, expression: Any) -> tuple[str | None, Source, set[str]]:
+    """(payload key, None, …) when the expression is a bare field name, else (None, search, keys read)."""
     if not isinstance(expression, str) or not expression.strip():
         raise InvalidMapping(f"the source for {target!r} must be a non-empty JMESPath expression")
     if len(expression) > limits.MAX_MAPPING_EXPRESSION_CHARS:
@@ -174,10 +189,11 @@ def _compile_source(target: str, expression: Any) -> tuple[Source, set[str]]:
             keys.add(node["value"])
         elif node["type"] == "function_expression":
             _check_function(target, node)
-    if ast["type"] == "field":
-        key: str = ast["value"]
-        return (lambda root: root.get(key)), keys
-    return (lambda root: parsed.search(root, _JMESPATH_OPTIONS)), keys
+
+    def search(root: dict[str, Any]) -> Any:
+        return parsed.search(root, _JMESPATH_OPTIONS)
+
+    return (ast["value"] if ast["type"] == "field" else None), search, keys
 
 
 def _walk(ast: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -234,31 +250,53 @@ def _locate_root(
 def _normalise_fields(
     root: dict[str, Any], compiled: CompiledMapping, context: FieldContext, errors: list[FieldError]
 ) -> dict[str, Any]:
+    """Normalise every mapped field (in payload order) and report keys no source reads.
+
+    Bare-key sources are served by one pass over the payload, so a record costs about one dict
+    lookup per key it carries rather than one per field the record type knows.
+    """
     record: dict[str, Any] = {}
-    rules = compiled.record_type.fields
-    for target, source in compiled.sources:
+    by_key = compiled.by_key
+    for key, raw in root.items():
+        targets = by_key.get(key)
+        if targets is None:
+            if key not in compiled.consumed_keys:
+                _report_ignored_key(str(key), compiled.record_type, context.warnings)
+        elif raw is not None:
+            for target, rule in targets:
+                try:
+                    record[target] = rule(raw, context)
+                except InvalidValue as error:
+                    errors.append(FieldError(target, error.message))
+    for target, rule, search in compiled.expressions:
         try:
-            raw = source(root)
+            raw = search(root)
         except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as error:
-            errors.append(
-                FieldError(target, f"the mapping source could not be evaluated: {_one_line(error)}")
-            )
+            errors.append(FieldError(target, f"the mapping source failed: {_one_line(error)}"))
             continue
-        if raw is None:
-            raw = compiled.defaults.get(target)
-            if raw is None:
-                continue
-        try:
-            record[target] = rules[target](raw, context)
-        except InvalidValue as error:
-            errors.append(FieldError(target, error.message))
+        if raw is not None:
+            try:
+                record[target] = rule(raw, context)
+            except InvalidValue as error:
+                errors.append(FieldError(target, error.message))
+    if compiled.defaults:
+        _apply_defaults(record, compiled, context, errors)
     return record
 
 
-def _report_ignored_keys(root: dict[str, Any], compiled: CompiledMapping, warnings: WarningCollector) -> None:
-    for key in root:
-        if key not in compiled.consumed_keys:
-            _report_ignored_key(str(key), compiled.record_type, warnings)
+def _apply_defaults(
+    record: dict[str, Any], compiled: CompiledMapping, context: FieldContext, errors: list[FieldError]
+) -> None:
+    """Defaults fill the fields whose source yielded nothing (absent or null)."""
+    failed = {error.field for error in errors}
+    rules = compiled.record_type.fields
+    for target, value in compiled.defaults.items():
+        if value is None or target in record or target in failed:
+            continue
+        try:
+            record[target] = rules[target](value, context)
+        except InvalidValue as error:
+            errors.append(FieldError(target, error.message))
 
 
 def _report_ignored_key(key: str, record_type: RecordType, warnings: WarningCollector) -> None:

@@ -42,7 +42,7 @@ class WarningCollector:
         return [*self.warnings, summary]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FieldContext:
     """What a field rule may use besides the value: the endpoint's organisation and a warning sink."""
 
@@ -54,10 +54,12 @@ class FieldContext:
 FieldRule = Callable[[Any, FieldContext], Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RecordType:
     """A record kind: its fields in output order, which payload keys are known to be unsupported,
-    and the checks that involve several fields (run once every field is normalised)."""
+    and the checks that involve several fields (run once every field is normalised).
+
+    Compared and hashed by identity, so compiled mappings are cached per registered record type."""
 
     name: str
     fields: Mapping[str, FieldRule]

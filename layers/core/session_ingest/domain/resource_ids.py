@@ -13,9 +13,10 @@ from session_ingest.domain.values import InvalidValue
 
 ResourceKind = Literal["session", "location"]
 
-# `acme/session/9001`: an organisation slug, the kind, and the record number.
-_FORMATTED_ID = re.compile(r"(?P<org>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})/(?P<kind>[A-Za-z]+)/(?P<n>[0-9]{1,20})")
-_PLAIN_NUMBER = re.compile(r"[0-9]{1,20}")
+# `acme/session/9001` (an organisation slug, the kind, the record number) or a plain `9001`.
+_RESOURCE_ID = re.compile(
+    r"(?:(?P<org>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})/(?P<kind>[A-Za-z]+)/)?(?P<n>[0-9]{1,20})"
+)
 
 
 class InvalidResourceId(InvalidValue):
@@ -33,23 +34,25 @@ def parse_resource_id(value: Any, kind: ResourceKind, organisation: str | None) 
     Raises `InvalidResourceId` when the value is not an id of `kind`, or, when `organisation` is
     known, belongs to another organisation (compared case-insensitively, slugs are lower case).
     """
-    example = f'"{organisation or "acme"}/{kind}/123" or a plain integer'
     if isinstance(value, int) and not isinstance(value, bool):
-        return None, _checked_number(value, example)
-    if not isinstance(value, str):
-        raise InvalidResourceId(f"must be a {kind} resource id: {example}")
-    text = value.strip()
-    if _PLAIN_NUMBER.fullmatch(text):
-        return None, _checked_number(int(text), example)
-    match = _FORMATTED_ID.fullmatch(text)
+        return None, _checked_number(value, kind, organisation)
+    match = _RESOURCE_ID.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise InvalidResourceId(f"must be a {kind} resource id: {example}")
+        raise InvalidResourceId(f"must be a {kind} resource id: {_example(kind, organisation)}")
+    number = _checked_number(int(match["n"]), kind, organisation)
+    owner = match["org"]
+    if owner is None:
+        return None, number
     if match["kind"].lower() != kind:
-        raise InvalidResourceId(f"must be a {kind} resource id, not a {match['kind'].lower()} id: {example}")
-    owner = match["org"].lower()
+        raise InvalidResourceId(
+            f"must be a {kind} resource id, not a {match['kind'].lower()} id: {_example(kind, organisation)}"
+        )
+    owner = owner.lower()
     if organisation is not None and owner != organisation.lower():
-        raise InvalidResourceId(f"belongs to another organisation ({owner!r}); expected {example}")
-    return owner, _checked_number(int(match["n"]), example)
+        raise InvalidResourceId(
+            f"belongs to another organisation ({owner!r}); expected {_example(kind, organisation)}"
+        )
+    return owner, number
 
 
 def parse_resource_number(value: str | int, kind: ResourceKind, organisation: str | None) -> int:
@@ -71,7 +74,11 @@ def normalise_resource_id(value: Any, kind: ResourceKind, organisation: str | No
     return str(number)
 
 
-def _checked_number(number: int, example: str) -> int:
+def _checked_number(number: int, kind: ResourceKind, organisation: str | None) -> int:
     if not 1 <= number <= limits.MAX_SAFE_INTEGER:
-        raise InvalidResourceId(f"must hold a positive record number: {example}")
+        raise InvalidResourceId(f"must hold a positive record number: {_example(kind, organisation)}")
     return number
+
+
+def _example(kind: ResourceKind, organisation: str | None) -> str:
+    return f'"{organisation or "acme"}/{kind}/123" or a plain integer'

@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from session_ingest import limits
 from session_ingest.domain.values import InvalidValue, is_printable_non_space
 
-_ABSOLUTE = re.compile(r"(?i:https?)://[^/?#]")
+_SCHEME = re.compile(r"(?i:https?)://")
 # HTML character references (`&#58;`, `&#x3A;`, `&colon;`) would be decoded by a browser in an
 # attribute; in a real URL `&` is followed by a query parameter name and `=`, never `#` or `name;`.
 _CHARACTER_REFERENCE = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)")
-_FORBIDDEN = frozenset("\\\"'<>`")
+# ASCII that never appears literally in a safe URL: controls, space and DEL; and characters that
+# could end an HTML attribute or be read as a path separator (quotes, backtick, `<>`, backslash).
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_MARKUP_OR_BACKSLASH = re.compile(r"[\\\"'<>`]")
 # Dot-separated labels (each starting with a letter or digit, so matching stays linear), or an IPv6
 # literal in brackets. Non-ASCII letters are allowed for internationalised domain names.
 _LABEL = r"[A-Za-z0-9_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff-]*"
-_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\]")
+_AUTHORITY = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|\Z)"
+)
 
 URL_RULE = 'must be an http(s) URL such as "https://example.com/page"'
 PATH_RULE = 'or a site path such as "/sessions/1"'
@@ -40,11 +44,11 @@ def normalise_link_url(value: Any) -> str:
     _check_safe_characters(text)
     if is_site_path(text):
         return text
-    if not _ABSOLUTE.match(text):
+    scheme = _SCHEME.match(text)
+    if scheme is None:
         raise InvalidValue(f"{URL_RULE} {PATH_RULE}; other schemes are not allowed")
-    scheme, rest = text.split(":", 1)
-    _check_authority(text)
-    return f"{scheme.lower()}:{rest}"
+    _check_authority(text, scheme.end())
+    return text[: scheme.end()].lower() + text[scheme.end() :]
 
 
 def is_site_path(text: str) -> bool:
@@ -55,23 +59,21 @@ def is_site_path(text: str) -> bool:
 def _check_safe_characters(text: str) -> None:
     if not text:
         raise InvalidValue(f"{URL_RULE} {PATH_RULE}")
-    if not is_printable_non_space(text):
+    if _SPACE_OR_CONTROL.search(text) or not (text.isascii() or is_printable_non_space(text)):
         raise InvalidValue("must not contain whitespace, control or invisible characters")
-    if any(char in _FORBIDDEN for char in text):
+    if _MARKUP_OR_BACKSLASH.search(text):
         raise InvalidValue("must not contain backslashes, quotes, backticks or angle brackets")
     if _CHARACTER_REFERENCE.search(text):
         raise InvalidValue("must not contain HTML character references such as &#58; or &colon;")
 
 
-def _check_authority(text: str) -> None:
-    """The host must be a host name or IP literal; credentials (`user@host`) are refused."""
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise InvalidValue(f"{URL_RULE}: the host or port is invalid") from None
-    if "@" in parts.netloc:
-        raise InvalidValue("must not contain credentials (user@host)")
-    host = parts.netloc.rsplit(":", 1)[0] if port is not None or parts.netloc.endswith(":") else parts.netloc
-    if not _HOST.fullmatch(host):
-        raise InvalidValue(f"{URL_RULE}: the host {host[:64]!r} is invalid")
+def _check_authority(text: str, start: int) -> None:
+    """The host must be a host name or IP literal, the port 1-65535; credentials (`user@host`) are refused."""
+    authority = _AUTHORITY.match(text, start)
+    if authority is None:
+        if "@" in re.split(r"[/?#]", text[start:], maxsplit=1)[0]:
+            raise InvalidValue("must not contain credentials (user@host)")
+        raise InvalidValue(f"{URL_RULE}: the host is missing or invalid")
+    port = authority["port"]
+    if port is not None and not 0 < int(port) <= 65535:
+        raise InvalidValue(f"{URL_RULE}: the port {port} is invalid")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from session_ingest import limits
@@ -28,15 +28,17 @@ FALSY = frozenset({"false", "0", "no", "n", "off", ""})
 
 # `+12`, `-3`, `0042`: an optional sign and digits. The length bound keeps int() cheap and in range.
 _INTEGER_STRING = re.compile(r"[+-]?[0-9]{1,20}")
+# The accepted shapes: a date, `T` or a space, hours and minutes, optional seconds and fraction, and
+# an optional UTC designator or offset. Checked first so `datetime.fromisoformat` (which also accepts
+# dates without times, week dates and more) only ever sees these.
 _DATETIME = re.compile(
-    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})[Tt ]"
-    r"(?P<h>[0-9]{2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2})(?:[.,][0-9]{1,9})?)?"
-    r"(?P<tz>[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 # Characters never accepted in text: C0/C1 controls and DEL. Tab, LF and CR are allowed in
 # multi-line text only.
-_MULTI_LINE_ALLOWED = frozenset("\t\n\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def normalise_boolean(value: Any) -> bool:
@@ -61,10 +63,12 @@ def normalise_boolean(value: Any) -> bool:
 def normalise_integer(value: Any, *, minimum: int = -limits.MAX_SAFE_INTEGER) -> int:
     """An integer, an integral float (`12.0`) or an integer string (`" 12 "`), within range."""
     number: int
-    if isinstance(value, bool):
-        raise InvalidValue("must be an integer, not a boolean")
-    if isinstance(value, int):
+    if type(value) is int:  # the common case first (bool is a subclass of int, excluded here)
         number = value
+    elif isinstance(value, bool):
+        raise InvalidValue("must be an integer, not a boolean")
+    elif isinstance(value, int):
+        number = int(value)
     elif isinstance(value, float):
         if not value.is_integer():
             raise InvalidValue("must be a whole number")
@@ -139,10 +143,10 @@ def normalise_text(value: Any, *, max_chars: int, multi_line: bool = False) -> s
 
 def check_characters(text: str, *, multi_line: bool) -> None:
     """Reject control characters and unpaired surrogates (which cannot be stored as UTF-8)."""
-    for match in _CONTROL.finditer(text):
-        if not (multi_line and match.group() in _MULTI_LINE_ALLOWED):
-            kind = "line breaks or control characters" if not multi_line else "control characters"
-            raise InvalidValue(f"must not contain {kind} (found U+{ord(match.group()):04X})")
+    control = (_CONTROL_EXCEPT_LINE_BREAKS if multi_line else _CONTROL).search(text)
+    if control is not None:
+        kind = "control characters" if multi_line else "line breaks or control characters"
+        raise InvalidValue(f"must not contain {kind} (found U+{ord(control.group()):04X})")
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -164,43 +168,25 @@ def normalise_datetime(value: Any) -> str:
     """
     if not isinstance(value, str):
         raise InvalidValue('must be a date-time string ("2026-06-15 09:00:00" or ISO 8601)')
-    match = _DATETIME.fullmatch(value.strip())
-    if match is None:
+    text = value.strip()
+    if _DATETIME.fullmatch(text) is None:
         raise InvalidValue(
             f'must be "Y-m-d H:i:s" (UTC) or ISO 8601 such as "2026-06-15T09:00:00+10:00"; got {value[:40]!r}'
         )
     try:
-        moment = datetime(
-            int(match["y"]),
-            int(match["mo"]),
-            int(match["d"]),
-            int(match["h"]),
-            int(match["m"]),
-            int(match["s"] or 0),
-        )
-        utc = (moment - _utc_offset(match["tz"])).replace(tzinfo=UTC)
+        # Upper case: `t` and `z` are valid ISO 8601 but not accepted by fromisoformat.
+        return format_datetime(datetime.fromisoformat(text.upper()))
     except (ValueError, OverflowError):
         raise InvalidValue(f"is not a valid date and time: {value[:40]!r}") from None
-    return format_datetime(utc)
 
 
 def format_datetime(moment: datetime) -> str:
-    """The stored form; zero-padded by hand because strftime's %Y is not padded on every platform."""
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
-    )
-
-
-def _utc_offset(designator: str | None) -> timedelta:
-    if designator is None or designator in "Zz":
-        return timedelta(0)
-    sign = -1 if designator[0] == "-" else 1
-    digits = designator[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or "0")
-    if hours > 23 or minutes > 59:
-        raise ValueError("offset out of range")
-    return sign * timedelta(hours=hours, minutes=minutes)
+    """The stored form `YYYY-MM-DDTHH:MM:SSZ`: UTC, whole seconds; naive times are taken as UTC."""
+    offset = moment.utcoffset()
+    if offset:
+        moment -= offset  # the wall-clock time is now UTC; the (ignored) tzinfo stays attached
+    # isoformat always pads the year to four digits, so the first 19 characters are date and time.
+    return moment.isoformat()[:19] + "Z"
 
 
 def normalise_choice(value: Any, choices: frozenset[str]) -> str:

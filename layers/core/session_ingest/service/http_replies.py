@@ -6,7 +6,6 @@ Bodies follow SPEC §4. Beyond its table:
   fails validation, so 400 and not 422).
 - 409 `idempotency_in_progress` (with Retry-After): the first request with the same key and body is
   still being stored and queued; its outcome is not known yet (as the IETF Idempotency-Key draft says).
-- 501 `not_implemented`: a dry run in a deployment without a match preview.
 - 503 `service_unavailable` (with Retry-After): the request could not be stored or queued. 500
   `internal_error`: anything unexpected. Both tell the client the request was not queued, to retry.
 """
@@ -25,7 +24,6 @@ from session_ingest.errors import (
     IdempotencyInProgress,
     InvalidIdempotencyKey,
     MalformedJson,
-    MatchPreviewUnavailable,
     PayloadTooLarge,
     RateLimited,
     RequestNotFound,
@@ -137,10 +135,6 @@ def error_reply(error: Exception) -> ApiReply:
                 "idempotency_in_progress",
                 errors="A request with this Idempotency-Key is still being processed; retry shortly",
                 headers={"Retry-After": str(retry_after)},
-            )
-        case MatchPreviewUnavailable():
-            return _failure(
-                501, "Not Implemented", "not_implemented", errors="Match preview is not available here"
             )
         case EnqueueFailed():
             return _failure(

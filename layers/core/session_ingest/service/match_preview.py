@@ -1,8 +1,8 @@
 """The dry run's preview of the session a payload would create or update (SPEC §4 `/test` → `match`).
 
-The preview reads the sessions table with the consumer's matching rules (SPEC §6 rules 1-3), which the
-consumer owns. `preview_match` below is the one call point: it is wired to the consumer's read-only
-lookup, and until then a dry run answers 501 rather than invent a match.
+The lookup itself is the consumer's (`service.matching.preview_match`: SPEC §6 rules 1-3 on the same
+consistent reads the consumer makes), so the preview says exactly what processing would do with the data
+stored now. This module gives it the API's typed shape and is the dry run's one call point.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from session_ingest.domain.models import EndpointConfig
-from session_ingest.errors import MatchPreviewUnavailable
+from session_ingest.service import matching
 
 
 class MatchPreview(BaseModel):
@@ -28,5 +28,5 @@ MatchPreviewer = Callable[[EndpointConfig, dict[str, Any]], MatchPreview]
 
 
 def preview_match(config: EndpointConfig, record: dict[str, Any]) -> MatchPreview:
-    """CALL POINT for the consumer's read-only session lookup (not yet wired: answers 501)."""
-    raise MatchPreviewUnavailable
+    """The consumer's read-only match for `record` in the endpoint's event."""
+    return MatchPreview.model_validate(matching.preview_match(config, record))

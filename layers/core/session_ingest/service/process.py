@@ -30,16 +30,18 @@ from session_ingest.adapters.request_outcomes import RequestOutcomes, RequestRef
 from session_ingest.adapters.sessions_repo import NewSession, SessionChange, SessionsRepository
 from session_ingest.adapters.transactions import TransactionCancelled, transact_write
 from session_ingest.domain.locations import location_number, resolve_location
-from session_ingest.domain.matching import MatchKeys, match_keys, plan_uid_claims
+from session_ingest.domain.matching import MatchKeys, UidPlan, match_keys, plan_uid_claims
 from session_ingest.domain.merge import merge_fields
 from session_ingest.domain.models import EndpointType, IngestWarning, RequestStatus
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import (
     ORGANISATION_UID_FIELD,
     SESSION_KIND,
+    StoredSession,
     mergeable_fields,
     reserved_fields_in,
 )
+from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
     PermanentFailure,
@@ -118,9 +120,9 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         raise
     except PermanentFailure as error:
         return _fail(deps, RequestRef(_raw_request_id(message)), error.reason, [])
-    if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
-        return final
     try:
+        if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
+            return final
         return apply_envelope(envelope, deps)
     except PermanentFailure as error:
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
@@ -131,6 +133,11 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         reason = f"AWS error: {error}"
         _record_retry(deps, envelope.request_id, reason)
         raise TransientFailure(reason) from error
+    except Exception as error:
+        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look.
+        logger.exception("unexpected error while processing a message")
+        _record_retry(deps, envelope.request_id, f"unexpected {type(error).__name__}: {error}")
+        raise
 
 
 def read_envelope(message: QueueMessage) -> IngestEnvelope:
@@ -287,19 +294,9 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     merge = merge_fields(session.fields, session.field_accepted_at, fields, envelope.accepted_at)
     warnings.extend(_stale_warning(name, session.field_accepted_at[name]) for name in merge.stale)
     new_uid = _uid_taken(merge.applied)
-    previous_uid = session.organisation_uid
-    previous_claim = (
-        deps.sessions.get_claim(envelope.event_id, previous_uid)
-        if new_uid is not None and previous_uid is not None and previous_uid != new_uid
-        else None
-    )
-    new_claim = match.claim if new_uid == prepared.keys.organisation_uid else None
-    uid_plan = plan_uid_claims(session.number, previous_uid, new_uid, new_claim, previous_claim)
-    duplicates = _duplicate_holders(uid_plan.duplicate_holders, match)
-    uid = new_uid or prepared.keys.organisation_uid
-    duplicate_ids = [format_resource_id(envelope.organisation, SESSION_KIND, n) for n in duplicates]
-    if duplicate_ids and uid is not None:
-        warnings.append(_duplicate_warning(uid, duplicate_ids))
+    uid_plan, duplicate = _uid_claims(prepared, match, session, new_uid, deps)
+    if duplicate is not None:
+        warnings.append(_duplicate_warning(duplicate))
     now = deps.clock()
     items = [
         deps.outcomes.processed(
@@ -313,19 +310,59 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
         deps.sessions.write_claim(envelope.event_id, envelope.organisation, w, now) for w in uid_plan.writes
     )
     transact_write(items)
-    consumer_metrics.count(consumer_metrics.SESSIONS_UPDATED)
-    consumer_metrics.count(consumer_metrics.STALE_FIELDS_SKIPPED, len(merge.stale))
-    consumer_metrics.accept_to_processed(envelope.accepted_at, now)
-    if merge.stale:
-        logger.info(
-            "stale fields skipped", extra={"fields": list(merge.stale), "resource_id": session.resource_id}
-        )
-    if duplicate_ids and uid is not None:
-        consumer_metrics.duplicate_organisation_uid(
-            envelope.request_id, envelope.event_id, uid, duplicate_ids
-        )
+    _report_update(envelope, session.resource_id, merge.stale, duplicate, now)
     logger.info("session updated", extra={"resource_id": session.resource_id, "by": match.decision.by})
     return ProcessResult(ProcessStatus.UPDATED, envelope.request_id, session.resource_id, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class _Duplicate:
+    """SPEC §6 rule 4: an organisation uid on more than one session."""
+
+    organisation_uid: str
+    resource_ids: list[str]
+
+
+def _uid_claims(
+    prepared: _Prepared,
+    match: Match,
+    session: StoredSession,
+    new_uid: str | None,
+    deps: ConsumerDependencies,
+) -> tuple[UidPlan, _Duplicate | None]:
+    """The claim writes for the session's uid change, and the duplicate it makes or carries, if any."""
+    previous_uid = session.organisation_uid
+    moving = new_uid is not None and previous_uid is not None and previous_uid != new_uid
+    previous_claim = (
+        deps.sessions.get_claim(session.event_id, previous_uid) if moving and previous_uid else None
+    )
+    new_claim = match.claim if new_uid == prepared.keys.organisation_uid else None
+    plan = plan_uid_claims(session.number, previous_uid, new_uid, new_claim, previous_claim)
+    holders = _duplicate_holders(plan.duplicate_holders, match, session.number)
+    uid = new_uid or prepared.keys.organisation_uid
+    if not holders or uid is None:
+        return plan, None
+    organisation = prepared.envelope.organisation
+    return plan, _Duplicate(uid, [format_resource_id(organisation, SESSION_KIND, n) for n in holders])
+
+
+def _report_update(
+    envelope: IngestEnvelope,
+    resource_id: str,
+    stale: tuple[str, ...],
+    duplicate: _Duplicate | None,
+    processed_at: datetime,
+) -> None:
+    """Metrics and warning lines of a committed update (never of an attempt that lost a race)."""
+    consumer_metrics.count(consumer_metrics.SESSIONS_UPDATED)
+    consumer_metrics.count(consumer_metrics.STALE_FIELDS_SKIPPED, len(stale))
+    consumer_metrics.accept_to_processed(envelope.accepted_at, processed_at)
+    if stale:
+        logger.info("stale fields skipped", extra={"fields": list(stale), "resource_id": resource_id})
+    if duplicate is not None:
+        consumer_metrics.duplicate_organisation_uid(
+            envelope.request_id, envelope.event_id, duplicate.organisation_uid, duplicate.resource_ids
+        )
 
 
 def _uid_taken(applied: dict[str, Any]) -> str | None:
@@ -334,12 +371,14 @@ def _uid_taken(applied: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _duplicate_holders(planned: tuple[int, ...], match: Match) -> tuple[int, ...]:
-    """Rule 4: holders when the uid ends up on several sessions (set now) or was found on several."""
+def _duplicate_holders(planned: tuple[int, ...], match: Match, session_number: int) -> tuple[int, ...]:
+    """Rule 4: holders when the uid ends up on several sessions now, or the updated session carries a
+    uid that was already found on several."""
     if planned:
         return planned
-    if match.claim is not None and len(match.claim.holders) > 1:
-        return match.claim.holders
+    claim = match.claim
+    if claim is not None and len(claim.holders) > 1 and session_number in claim.holders:
+        return claim.holders
     return ()
 
 
@@ -347,15 +386,16 @@ def _stale_warning(name: str, newer: datetime) -> IngestWarning:
     return IngestWarning(
         code=STALE_FIELD,
         field=name,
-        message=f"not applied: a request accepted later ({newer.isoformat()}) already set this field",
+        message=f"not applied: a request accepted later ({format_utc(newer)}) already set this field",
     )
 
 
-def _duplicate_warning(uid: str, resource_ids: list[str]) -> IngestWarning:
+def _duplicate_warning(duplicate: _Duplicate) -> IngestWarning:
+    sessions = ", ".join(duplicate.resource_ids)
     return IngestWarning(
         code=DUPLICATE_UID,
         field=ORGANISATION_UID_FIELD,
-        message=f"organisation uid {uid!r} is on more than one session: {', '.join(resource_ids)}",
+        message=f"organisation uid {duplicate.organisation_uid!r} is on more than one session: {sessions}",
     )
 
 

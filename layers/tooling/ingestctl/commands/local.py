@@ -1,0 +1,101 @@
+"""`ingestctl local up`: the whole stack on this machine, no Docker (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from ingestctl.local.demo import create_demo_endpoint, instructions, use_stack
+from ingestctl.local.moto_server import PortInUse
+from ingestctl.local.runtime import WorkerStartupError
+from ingestctl.local.stack import LocalStack, StackOptions
+from ingestctl.template import TEMPLATE_PATH, UnresolvableIntrinsic
+
+app = typer.Typer(
+    help="Run the service locally (moto + API Gateway and SQS emulation).", no_args_is_help=True
+)
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@app.command("up")
+def up(
+    host: Annotated[str, typer.Option(help="Address of the API and of moto (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API Gateway emulator.")] = 3000,
+    aws_port: Annotated[int, typer.Option(help="Port of the moto server (AWS_ENDPOINT_URL).")] = 5000,
+    visibility_timeout: Annotated[
+        int | None,
+        typer.Option(
+            envvar="INGEST_LOCAL_VISIBILITY_TIMEOUT",
+            min=0,
+            help="Override the ingest queue's visibility timeout (s), e.g. 1 to see the DLQ in seconds.",
+        ),
+    ] = None,
+    api_concurrency: Annotated[int, typer.Option(min=1, help="Warm ingest API environments.")] = 2,
+    consumer_concurrency: Annotated[int, typer.Option(min=1, help="Consumer pollers.")] = 2,
+    template: Annotated[Path, typer.Option(hidden=True, exists=True, dir_okay=False)] = TEMPLATE_PATH,
+    report_file: Annotated[
+        Path | None, typer.Option(hidden=True, help="Write peak memory and invocation counts here on exit.")
+    ] = None,
+) -> None:
+    """Start moto, the template's tables and queues, the API and the consumer; run until interrupted."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    options = StackOptions(
+        host=host,
+        port=port,
+        aws_port=aws_port,
+        region=_region(),
+        template=template.resolve(),
+        visibility_timeout=visibility_timeout,
+        api_concurrency=api_concurrency,
+        consumer_concurrency=consumer_concurrency,
+    )
+    stack = LocalStack(options)
+    try:
+        stack.start()
+        assert stack.created is not None
+        use_stack(stack.aws_environment(), stack.created)
+        endpoint = create_demo_endpoint()
+    except (PortInUse, WorkerStartupError, UnresolvableIntrinsic, RuntimeError) as exc:
+        stack.stop()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    except BaseException:
+        stack.stop()
+        raise
+    ready = {
+        "api_url": stack.api_url,
+        "aws_endpoint_url": stack.aws_endpoint_url,
+        "endpoint_id": endpoint["endpoint_id"],
+        "token": endpoint["token"],
+    }
+    typer.echo(json.dumps(ready))
+    typer.echo(instructions(stack.api_url, endpoint, stack.aws_environment()))
+    stack.router.stack("ready")
+    stop.wait()
+    stack.router.stack("stopping")
+    stack.stop()
+    peak = stack.peak_memory_mib()
+    stack.router.stack(
+        "stopped; peak memory: " + ", ".join(f"{name} {mib} MiB" for name, mib in peak.items())
+    )
+    if report_file is not None:
+        invocations = {name: pool.invocations for name, pool in stack.pools.items()}
+        report_file.write_text(json.dumps({"peak_memory_mib": peak, "invocations": invocations}))

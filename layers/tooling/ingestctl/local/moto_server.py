@@ -1,0 +1,111 @@
+"""moto in server mode, in its own process, on loopback: the local stack's AWS.
+
+It is `ingestctl.serial_moto`: moto's server with DynamoDB calls applied one at a time, as DynamoDB
+applies each call atomically (moto's threaded server lets racing transactions interleave, which would
+let the consumer's conditional creates both succeed). SQS long polls stay concurrent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+READY_TIMEOUT_SECONDS = 30.0
+
+
+class PortInUse(RuntimeError):
+    def __init__(self, host: str, port: int, option: str) -> None:
+        super().__init__(f"port {port} on {host} is already in use (choose another with {option})")
+        self.port = port
+
+
+def ensure_port_free(host: str, port: int, option: str) -> None:
+    """Fail with a message naming the port if something already listens there."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # The servers set SO_REUSEADDR too, so sockets in TIME_WAIT do not count as "in use".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(host, port, option) from exc
+            raise
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel stop moto if the stack process dies without cleaning up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class MotoServer:
+    """`python -m ingestctl.serial_moto` on host:port, its output in `log_path`."""
+
+    def __init__(self, host: str, port: int, log_path: Path) -> None:
+        self.host = host
+        self.port = port
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and moto
+                [
+                    sys.executable,
+                    "-m",
+                    "ingestctl.serial_moto",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the stack, which stops moto last
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"moto server exited with code {self._process.returncode}; see {self.log_path}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):  # noqa: S310
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"moto server did not answer within {READY_TIMEOUT_SECONDS:.0f} s; see {self.log_path}"
+        )
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()

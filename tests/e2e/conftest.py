@@ -1,0 +1,107 @@
+"""e2e fixtures: local stacks on free loopback ports, driven over real HTTP.
+
+`machinery` runs the local stack in-process on a small fixture template (tests of the emulation
+itself); `stack` runs `ingestctl local up` as a subprocess on the real template.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from ingestctl.local.launcher import LocalStackProcess
+from ingestctl.local.stack import LocalStack, StackOptions
+
+FIXTURE_TEMPLATE = Path(__file__).parent / "local_stack_fixture" / "template.yaml"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes
+    json: Any = field(default=None)
+
+    def header(self, name: str) -> str | None:
+        values = next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+        return values[-1] if values else None
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> HttpAnswer:
+    """One real HTTP call; any status is an answer (no exception for 4xx/5xx)."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw_headers, payload = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw_headers, payload = error.code, error.headers, error.read()
+    collected: dict[str, list[str]] = {}
+    for name, value in raw_headers.items():
+        collected.setdefault(name, []).append(value)
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = None
+    return HttpAnswer(status, collected, payload, parsed)
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2) -> T:
+    """The first truthy result of `probe`, polling an asynchronous pipeline until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def machinery() -> Iterator[LocalStack]:
+    """The local stack on the fixture template, with a 1 s visibility timeout so redrive takes seconds."""
+    options = StackOptions(
+        port=free_port(),
+        aws_port=free_port(),
+        region="eu-west-1",
+        template=FIXTURE_TEMPLATE,
+        visibility_timeout=1,
+        api_concurrency=1,
+        consumer_concurrency=1,
+    )
+    stack = LocalStack(options)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """`ingestctl local up` on the repository's template, as a user runs it, with a 1 s visibility timeout
+    so a poison message reaches the dead-letter queue in seconds (5 receives) instead of 15 minutes."""
+    log_path = tmp_path_factory.mktemp("local-stack") / "local-up.log"
+    args = ["--port", str(free_port()), "--aws-port", str(free_port()), "--visibility-timeout", "1"]
+    process = LocalStackProcess(args, log_path, region="eu-west-1")
+    process.wait_ready()
+    yield process
+    exit_code = process.stop()
+    assert exit_code == 0, f"local up exited with {exit_code}; log: {log_path}"

@@ -1,0 +1,65 @@
+"""EMF documents printed by Powertools become CloudWatch PutMetricData items."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ingestctl.local.emf import is_emf, metric_data
+from ingestctl.local.logs import LogRouter
+
+
+def _powertools_document() -> dict[str, object]:
+    metrics = Metrics(namespace="SessionIngest", service="session-ingest")
+    metrics.add_metric(name="DuplicateOrganisationUid", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="AcceptToProcessedLatency", unit=MetricUnit.Milliseconds, value=12)
+    metrics.add_metric(name="AcceptToProcessedLatency", unit=MetricUnit.Milliseconds, value=12)
+    metrics.add_metric(name="AcceptToProcessedLatency", unit=MetricUnit.Milliseconds, value=30)
+    output = io.StringIO()
+    with redirect_stdout(output):
+        metrics.flush_metrics()
+    document: dict[str, object] = json.loads(output.getvalue())
+    return document
+
+
+def test_a_powertools_flush_becomes_metric_data_with_its_dimensions_units_and_values() -> None:
+    # Given the EMF line Powertools prints on flush
+    document = _powertools_document()
+    # When it is converted
+    data = metric_data(document)["SessionIngest"]
+    by_name = {datum["MetricName"]: datum for datum in data}
+    # Then every metric keeps its unit and the service dimension; repeated values are counted
+    assert set(by_name) == {"DuplicateOrganisationUid", "AcceptToProcessedLatency"}
+    assert by_name["DuplicateOrganisationUid"]["Values"] == [1.0]
+    assert by_name["DuplicateOrganisationUid"]["Unit"] == "Count"
+    assert by_name["DuplicateOrganisationUid"]["Dimensions"] == [
+        {"Name": "service", "Value": "session-ingest"}
+    ]
+    latency = by_name["AcceptToProcessedLatency"]
+    assert dict(zip(latency["Values"], latency["Counts"], strict=True)) == {12.0: 2.0, 30.0: 1.0}
+    assert latency["Unit"] == "Milliseconds"
+
+
+def test_emf_lines_go_to_metrics_and_log_lines_to_the_terminal() -> None:
+    # Given a router between a function's output, the terminal and CloudWatch
+    terminal = io.StringIO()
+    published: list[dict[str, object]] = []
+    router = LogRouter(terminal, published.append)
+    # When the function prints an EMF document and a Powertools log record
+    router.function_output("IngestConsumerFunction", json.dumps(_powertools_document()))
+    router.function_output(
+        "IngestConsumerFunction",
+        json.dumps({"level": "WARNING", "message": "duplicate organisation uid", "correlation_id": "r1"}),
+    )
+    # Then the metrics are published, not printed, and the log record is printed readably
+    assert len(published) == 1
+    assert is_emf(published[0])
+    lines = terminal.getvalue().splitlines()
+    assert len(lines) == 1
+    assert "WARNING" in lines[0]
+    assert "IngestConsumer" in lines[0]
+    assert 'duplicate organisation uid  correlation_id="r1"' in lines[0]
