@@ -1,7 +1,7 @@
 """Each function's IAM role in template.yaml allows exactly the AWS calls its code makes.
 
 Both handlers are driven through their main paths against moto (accept, idempotent replay and
-conflict, outcome lookup, rejected token, rate limit, create, update,
+conflict, dry run with match lookups, outcome lookup, rejected token, rate limit, create, update,
 duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
 IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
 and is checked against the role's statements. The reverse is checked too: every grant is used by some
@@ -25,17 +25,13 @@ from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
-from tests.integration.ingest_api.support import ApiClient, FakeClock, LambdaContextStub
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
+from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
 
 Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical id>/index/<name>")
 
 # Granted ahead of code that will need them; each must still be unused (then it moves out of here).
-PENDING: dict[str, set[Grant]] = {
-    # SPEC §4's dry run reports the match it would make; it answers 501 until it reads sessions.
-    "IngestApiFunction": {("dynamodb:GetItem", "SessionsTable"), ("dynamodb:BatchGetItem", "SessionsTable")},
-    "IngestConsumerFunction": set(),
-}
+PENDING: dict[str, set[Grant]] = {"IngestApiFunction": set(), "IngestConsumerFunction": set()}
 # What Lambda's SQS event source mapping does with the function's role (not the function's code).
 SQS_POLLER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
@@ -198,8 +194,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         with Stubber(client("sqs")) as refusing_queue:
             refusing_queue.add_client_error("send_message", "InvalidParameterValue", http_status_code=400)
             assert api.post({"session": {"name": "Lost"}}, idempotency_key="k2").status >= 500
-        # the dry run's match lookup reads sessions (or, until it exists, answers 501)
-        assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status in (200, 501)
+        assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status == 200
         limited_api = ApiClient(limited["endpoint_id"], limited["token"])
         assert limited_api.post({"session": {"name": "a"}}).status == 200
         assert limited_api.post({"session": {"name": "b"}}).status == 429
