@@ -1,7 +1,7 @@
 """Each function's IAM role in template.yaml allows exactly the AWS calls its code makes.
 
 Both handlers are driven through their main paths against moto (accept, idempotent replay and
-conflict, outcome lookup, rejected token, rate limit, create, update,
+conflict, dry run with match lookups, outcome lookup, rejected token, rate limit, create, update,
 duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
 IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
 and is checked against the role's statements. The reverse is checked too: every grant is used by some
@@ -197,7 +197,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         with Stubber(client("sqs")) as refusing_queue:
             refusing_queue.add_client_error("send_message", "InvalidParameterValue", http_status_code=400)
             assert api.post({"session": {"name": "Lost"}}, idempotency_key="k2").status >= 500
-        # the dry run's match lookup reads sessions (or, until it exists, answers 501)
+        # the dry run's match lookup: one key (GetItem) and both keys (one BatchGetItem)
         assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status == 200
         both_keys = {"session": {"resource_id": "1", "organisation_uid": "uid-1"}}
         assert api.post(both_keys, dry_run=True).status == 200
