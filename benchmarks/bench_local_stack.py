@@ -1,6 +1,6 @@
 """End-to-end throughput of the local stack against the floor of its own moto server.
 
-    make bench-local-stack            (or: python -m benchmarks.bench_local_stack --requests 400 --clients 8)
+    make bench-local-stack            (or: python -m benchmarks.bench_local_stack --requests 300 --clients 8)
 
 1. Starts `ingestctl local up` on free ports and creates an endpoint with a rate limit above the load.
 2. Stack: N session payloads (each a new organisation uid) posted over HTTP by C concurrent clients; waits
@@ -157,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--api-concurrency", type=int, default=2)
     parser.add_argument("--consumer-concurrency", type=int, default=2)
