@@ -260,7 +260,9 @@ def _print_figures(
         f"of accepted {len(run.accepted)}: {'OK' if processed + failed == len(run.accepted) else 'MISMATCH'}"
     )
     print(f"  sessions for this run's uids: {len(uids)} ({len(set(uids))} distinct, {duplicates} duplicated)")
-    print(f"  peak memory (ru_maxrss per function): {report.get('peak_memory_mib', 'n/a')} MiB")
+    print(
+        f"  peak memory per function (VmHWM of its environments): {report.get('peak_memory_mib', 'n/a')} MiB"
+    )
     print(f"  invocations: {report.get('invocations', 'n/a')}; stack exit code {exit_code}; log {log_path}")
 
 
