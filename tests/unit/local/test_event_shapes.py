@@ -36,7 +36,7 @@ def test_the_api_gateway_emulator_builds_the_sample_events_shape(sample_path: Pa
     sample = _load(sample_path)
     request = Request(
         EnvironBuilder(
-            method=sample["httpMethod"], path=sample["path"], data=b"{}", headers={"X-A": "1"}
+            method=sample["httpMethod"], path=sample["path"], data=b"{}", headers=[("X-A", "1")]
         ).get_environ()
     )
     # When the emulator builds the event for the same method and path
