@@ -43,7 +43,7 @@ test: lint typecheck sam
 	$(BIN)/pytest -q -n 2 --dist loadgroup tests
 
 run: $(STAMP)
-	$(BIN)/ingestctl local up
+	@$(BIN)/ingestctl local up
 
 bench: bench-mapping bench-accept bench-consumer bench-cold-start bench-local-stack
 
