@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
-	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack bench-accept
+	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack \
+	bench-accept
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -42,9 +43,9 @@ test: lint typecheck sam
 	$(BIN)/pytest -q -n 2 --dist loadgroup tests
 
 run: $(STAMP)
-	$(BIN)/ingestctl local up
+	@$(BIN)/ingestctl local up
 
-bench: bench-accept bench-mapping bench-consumer bench-cold-start bench-local-stack
+bench: bench-mapping bench-accept bench-consumer bench-cold-start bench-local-stack
 
 bench-mapping: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_mapping

@@ -31,7 +31,10 @@ from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
 Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical id>/index/<name>")
 
 # Granted ahead of code that will need them; each must still be unused (then it moves out of here).
-PENDING: dict[str, set[Grant]] = {"IngestApiFunction": set(), "IngestConsumerFunction": set()}
+PENDING: dict[str, set[Grant]] = {
+    "IngestApiFunction": set(),
+    "IngestConsumerFunction": set(),
+}
 # What Lambda's SQS event source mapping does with the function's role (not the function's code).
 SQS_POLLER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
@@ -194,7 +197,10 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         with Stubber(client("sqs")) as refusing_queue:
             refusing_queue.add_client_error("send_message", "InvalidParameterValue", http_status_code=400)
             assert api.post({"session": {"name": "Lost"}}, idempotency_key="k2").status >= 500
+        # the dry run's match lookup: one key (GetItem) and both keys (one BatchGetItem)
         assert api.post({"session": {"organisation_uid": "uid-1"}}, dry_run=True).status == 200
+        both_keys = {"session": {"resource_id": "1", "organisation_uid": "uid-1"}}
+        assert api.post(both_keys, dry_run=True).status == 200
         limited_api = ApiClient(limited["endpoint_id"], limited["token"])
         assert limited_api.post({"session": {"name": "a"}}).status == 200
         assert limited_api.post({"session": {"name": "b"}}).status == 429
