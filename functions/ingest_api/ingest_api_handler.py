@@ -8,6 +8,7 @@ the bearer token.
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -30,6 +31,9 @@ from session_ingest.service.http_replies import (
 from session_ingest.service.ingest import IngestRequest, accept_payload, dry_run, get_request_outcome
 
 INGEST_PATH = "/api/webhook/ingest/<endpoint_id>"
+
+# Status lookups and dry runs publish no business metric; Powertools would warn on each of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 # debug=False explicitly: Powertools' debug mode (an environment variable) would print the event.
 app = APIGatewayRestResolver(debug=False)
@@ -103,7 +107,9 @@ def request_outcome(endpoint_id: str, request_id: str) -> Response[Any]:
 
 @app.not_found
 def unknown_route(_: NotFoundError) -> Response[Any]:
-    return _respond(not_found_reply())
+    reply = not_found_reply()
+    record_rejected(reply.error_type or "not_found")
+    return _respond(reply)
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped

@@ -57,7 +57,7 @@ from session_ingest.errors import (
     ValidationFailed,
 )
 from session_ingest.observability import logger
-from session_ingest.service.api_metrics import record_accepted
+from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
 from session_ingest.service.match_preview import MatchPreview
 
@@ -265,6 +265,7 @@ def _answer_repeat(
     if verdict is Repeat.IN_FLIGHT:
         raise IdempotencyInProgress(retry_after_seconds=1)
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
+    record_replayed()
     return Accepted(existing.request_id, _known_state(deps, window), replayed=True)
 
 

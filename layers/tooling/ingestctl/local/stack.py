@@ -224,7 +224,7 @@ class LocalStack:
         )
 
     def peak_memory_mib(self) -> dict[str, float]:
-        """Per function: the largest resident set any of its environments reached (ru_maxrss)."""
+        """Per function: the largest resident set any of its environments reached (Max Memory Used)."""
         return {name: round(pool.peak_memory_kib / 1024, 1) for name, pool in self.pools.items()}
 
     def stop(self) -> None:
