@@ -27,7 +27,7 @@ from session_ingest.domain.mapping import map_payload
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.endpoints import CreatedEndpoint, create_token, revoke_token
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient, FakeClock, HttpResult
+from tests.support.ingest_api import ApiClient, FakeClock, HttpResult
 
 
 @dataclass
