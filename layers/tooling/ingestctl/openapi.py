@@ -31,7 +31,7 @@ DOCUMENT_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
 TITLE = "Session ingest API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Webhook ingest for event sessions (SPEC §4). Integrators POST session payloads for one ingest "
+    "Webhook ingest for event sessions. Integrators POST session payloads for one ingest "
     "endpoint with that endpoint's bearer token; each accepted payload is queued and processed "
     "asynchronously, and its outcome can be read back. Every response carries `X-Request-Id`; every "
     "2xx and 429 response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`."

@@ -185,7 +185,9 @@ _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "A repeat with the same key and body within 24 h answers the first response (SPEC §7)",
+    "description": (
+        "A repeat with the same key and body within 24 h answers the first response and queues nothing"
+    ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _PAYLOAD = {

@@ -55,7 +55,7 @@ class MatchPreview(_Closed):
 
 
 class NormalisedSession(TypedDict, total=False):
-    """A session record after mapping and normalisation (SPEC §5): absent fields are absent, never null."""
+    """A session record after mapping and normalisation: absent fields are absent, never null."""
 
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
@@ -185,7 +185,7 @@ class ValidationFailed(_Failure):
 
 
 class IdempotencyConflict(_Failure):
-    """422: this Idempotency-Key was already used with a different body (SPEC §7)."""
+    """422: this Idempotency-Key was already used with a different body."""
 
     message: Literal["Invalid"]
     error_type: Literal["idempotency_conflict"]
@@ -217,7 +217,7 @@ _IDS = str | int | list[int | str]
 
 
 class SessionPayload(BaseModel):
-    """The session object of a payload under the default mapping (SPEC §5), in the forms accepted.
+    """The session object of a payload under the default mapping, in the forms accepted.
 
     Every field is optional and `null` means absent. Stricter rules (formats, ranges, safe URLs and
     CSS) are checked on receipt and refused with 422 `details`; unknown keys are ignored with a

@@ -69,6 +69,7 @@ class ApiDocs:
         if path in _ASSETS:
             return Response((_ASSETS_DIR / Path(path).name).read_bytes(), content_type=_ASSETS[path])
         document = local_document(self._document_path, self._api_url)
-        if path == OPENAPI_PATH:
+        # Swagger UI links its spec as /swagger?format=json.
+        if path == OPENAPI_PATH or request.args.get("format") == "json":
             return Response(json.dumps(document, indent=2), content_type="application/json")
         return Response(swagger_page(document), content_type="text/html; charset=utf-8")
