@@ -15,7 +15,10 @@ conditions the second time (which the ingest API would report as a 503 with the 
 And its transactions cost what they touch: moto deep-copies every table a TransactWriteItems names, to
 roll back (1.8 s per transaction at 6,000 items, measured here), so a soak of thousands of requests
 slowed down quadratically. With DynamoDB calls serialised, `journaled_transact_write_items` checks every
-condition first, then writes, and rolls back only the items it wrote if a write fails.
+condition first, then writes, and rolls back only the items it wrote if a write fails. Likewise SQS: a
+ReceiveMessage read the whole queue's attributes (three scans of every message) once per message it
+returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500 messages
+queued. `install_fast_sqs` keeps the semantics and drops those costs (57 ms).
 Usage: `python -m ingestctl.serial_moto --host 127.0.0.1 --port 5000`.
 """
 
@@ -32,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.utils import unix_time_millis as moto_unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -43,6 +47,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs import models as sqs_models
 from werkzeug.serving import run_simple
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -247,12 +252,36 @@ def install_journaled_transactions() -> None:
     DynamoDBBackend.transact_write_items = journaled_transact_write_items  # type: ignore[method-assign,assignment]
 
 
+def unix_time_millis(dt: Any = None) -> float:
+    """moto's `unix_time_millis` (milliseconds since the epoch), without a datetime round trip for now."""
+    return time.time() * 1000.0 if dt is None else float(moto_unix_time_millis(dt))
+
+
+def is_message_valid_based_on_retention_period(
+    backend: sqs_models.SQSBackend, queue_name: str, message: sqs_models.Message
+) -> bool:
+    """moto's check, reading the queue's retention period instead of computing all its attributes."""
+    queue = backend.get_queue(queue_name)
+    retention_period = int(queue.message_retention_period)  # type: ignore[attr-defined]
+    sent_at = float(message.sent_timestamp or 0) / 1000
+    return retention_period + sent_at > time.time()
+
+
+def install_fast_sqs() -> None:
+    """Use the cheaper visibility clock and retention check for every SQS backend of this process."""
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period  # type: ignore[assignment]
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     install_journaled_transactions()
+    install_fast_sqs()
     app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
