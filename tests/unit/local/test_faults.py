@@ -33,6 +33,7 @@ from ingestctl.local.faults import (
 )
 from session_ingest.adapters.aws import BOTO_CONFIG
 
+ATTEMPTS = BOTO_CONFIG.retries["max_attempts"] + 1  # botocore counts retries; the headers count attempts
 TRANSACTION = [
     {"Put": {"TableName": "T", "Item": {"pk": {"S": "REQUEST#" + "0" * 8 + "-0000-4000-8000-" + "0" * 12}}}}
 ]
@@ -102,7 +103,7 @@ def _kinds(log: Path) -> list[str]:
     ("spec", "expected"),
     [
         ("throttle=0.05,record_error=0.02", FaultPlan(throttle=0.05, record_error=0.02)),
-        (" worker_kill = 0.1 , poison = bad-uid ", FaultPlan(worker_kill=0.1, poison="bad-uid")),
+        (" worker_kill_every = 3 , poison = bad-uid ", FaultPlan(worker_kill_every=3, poison="bad-uid")),
         ('{"delay_send": 0.5, "max_delay_seconds": 5}', FaultPlan(delay_send=0.5, max_delay_seconds=5)),
     ],
 )
@@ -124,8 +125,8 @@ def test_a_spec_that_names_no_valid_plan_is_refused(spec: str) -> None:
 @pytest.mark.parametrize(
     ("sqs_fed", "api", "kept"),
     [
-        (True, False, {"throttle", "record_error", "worker_kill", "poison"}),
-        (False, True, {"throttle", "delay_send", "duplicate_send"}),
+        (True, False, {"throttle", "record_error", "worker_kill_every", "poison"}),
+        (False, True, {"throttle", "delay_send", "duplicate_send", "send_error"}),
         (False, False, {"throttle"}),
     ],
 )
@@ -134,7 +135,13 @@ def test_each_function_gets_only_the_faults_of_its_event_sources(
 ) -> None:
     # Given a plan with every fault
     plan = FaultPlan(
-        throttle=0.1, record_error=0.1, worker_kill=0.1, poison="p", delay_send=0.1, duplicate_send=0.1
+        throttle=0.1,
+        record_error=0.1,
+        worker_kill_every=5,
+        poison="p",
+        delay_send=0.1,
+        duplicate_send=0.1,
+        send_error=0.1,
     )
     # When it is narrowed to a function
     narrowed = plan.for_function(sqs_fed=sqs_fed, api=api)
@@ -239,16 +246,19 @@ def test_a_poison_record_fails_every_time_and_others_never(tmp_path: Path, marke
     assert _kinds(log) == (["poison", "poison"] if fails else [])
 
 
-def test_a_worker_kill_comes_after_the_commit_was_written(tmp_path: Path, aws: FakeAws) -> None:
-    # Given every commit followed by a kill
-    injector, log, killed = _injector(tmp_path, worker_kill=1.0)
+def test_a_worker_is_killed_right_after_its_nth_commit_was_written(tmp_path: Path, aws: FakeAws) -> None:
+    # Given a worker killed after every third commit
+    injector, log, killed = _injector(tmp_path, worker_kill_every=3)
     dynamodb = _client("dynamodb", injector)
-    # When a transaction is written
+    # When it writes three transactions
+    for _ in range(2):
+        dynamodb.transact_write_items(TransactItems=TRANSACTION)
+    assert killed == []
     dynamodb.transact_write_items(TransactItems=TRANSACTION)
-    # Then it reached AWS first, then the worker was killed (and the kill was logged before)
-    assert aws.sent == ["DynamoDB_20120810.TransactWriteItems"]
+    # Then all three reached AWS, and the kill came after the third (logged first)
+    assert aws.sent == ["DynamoDB_20120810.TransactWriteItems"] * 3
     assert killed == [True]
-    assert _kinds(log) == ["worker_kill"]
+    assert [(e["kind"], e["commits"]) for e in read_fault_log(log)] == [("worker_kill", 3)]
 
 
 def test_a_record_error_after_commit_raises_once_the_write_is_in(tmp_path: Path, aws: FakeAws) -> None:
@@ -307,6 +317,37 @@ def test_a_duplicated_send_sends_the_same_message_again(tmp_path: Path) -> None:
     assert duplicates[0]["MessageBody"] == "{}"
     assert duplicates[0]["MessageAttributes"]["request_id"]["StringValue"] == "r-1"
     assert _kinds(log) == ["duplicate_send"]
+
+
+def test_a_duplicate_that_cannot_be_sent_leaves_the_original_send_alone(tmp_path: Path, aws: FakeAws) -> None:
+    # Given every send duplicated, through a client that fails
+    class BrokenClient:
+        def send_message(self, **params: Any) -> None:
+            raise ConnectionError("queue unreachable")
+
+    log = tmp_path / "faults.jsonl"
+    injector = FaultInjector(
+        FaultPlan(duplicate_send=1.0), FaultLog(log, "Fn"), random.Random(1), sqs_client=BrokenClient
+    )
+    sqs = _client("sqs", injector)
+    # When a message is sent
+    _send(sqs)
+    # Then the original send succeeded, and the failed duplicate is only logged
+    assert aws.sent == ["AmazonSQS.SendMessage"]
+    assert _kinds(log) == ["duplicate_send_failed"]
+
+
+def test_a_send_error_outlasts_botocores_retries_and_reaches_the_api(tmp_path: Path, aws: FakeAws) -> None:
+    # Given SQS unavailable for the whole of a call
+    injector, log, _ = _injector(tmp_path, send_error=1.0)
+    sqs = _client("sqs", injector)
+    # When a message is sent
+    with pytest.raises(ClientError) as raised:
+        _send(sqs)
+    # Then every attempt got a 503, nothing reached SQS, and the outage is logged once
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert aws.sent == []
+    assert [(e["kind"], e["attempts"]) for e in read_fault_log(log)] == [("send_error", ATTEMPTS)]
 
 
 # -- installation and the log ---------------------------------------------------------------------------

@@ -12,17 +12,21 @@ code meets them: at its AWS calls.
   write; the record fails and SQS redelivers it.
 - `record_error_after_commit` (same place): an exception after the write succeeded; the record is stored
   but reported failed, so its redelivery must change nothing.
-- `worker_kill` (same place): SIGKILL of the worker right after a commit, mid-batch; the stack replaces
-  the environment and the whole batch comes back after the visibility timeout.
+- `worker_kill_every` (same place): SIGKILL of the worker right after its N-th commit (each new worker
+  counts afresh), mid-batch; the stack replaces the environment and the whole batch comes back after the
+  visibility timeout, its committed records included.
 - `poison` (same place): every commit whose request holds this text raises; the message reaches the DLQ
   with its reason.
 - `delay_send` (API functions, SQS SendMessage): the message is sent with DelaySeconds
   1..`max_delay_seconds`, so it arrives after newer ones.
 - `duplicate_send` (same place): the message is sent a second time (after 0..`max_delay_seconds` s), as
   an at-least-once queue may deliver it.
+- `send_error` (same place): SQS answers 503 to every attempt of the call (an outage longer than
+  botocore's retries); the API must answer 5xx and record the request as not queued.
 
-Fractions are per call. Each injected fault is appended to `log` (one JSON line; several workers share
-the file) so a soak can count what it survived.
+Fractions are per call; `worker_kill_every` is a count, so every run kills (a fraction of a few hundred
+commits would sometimes kill nothing). Each injected fault is appended to `log` (one JSON line; several
+workers share the file) so a soak can count what it survived.
 """
 
 from __future__ import annotations
@@ -75,10 +79,11 @@ class FaultPlan(BaseModel):
     throttle_repeat: Fraction = 0.5
     record_error: Fraction = 0.0
     record_error_after_commit: Fraction = 0.0
-    worker_kill: Fraction = 0.0
+    worker_kill_every: int = Field(default=0, ge=0)
     poison: str | None = Field(default=None, min_length=1)
     delay_send: Fraction = 0.0
     duplicate_send: Fraction = 0.0
+    send_error: Fraction = 0.0
     max_delay_seconds: int = Field(default=3, ge=1, le=900)
     seed: int | None = None
     log: Path | None = None
@@ -90,10 +95,11 @@ class FaultPlan(BaseModel):
                 self.throttle,
                 self.record_error,
                 self.record_error_after_commit,
-                self.worker_kill,
+                self.worker_kill_every,
                 self.poison,
                 self.delay_send,
                 self.duplicate_send,
+                self.send_error,
             )
         )
 
@@ -101,10 +107,10 @@ class FaultPlan(BaseModel):
         """The part of the plan that applies to a function with these event sources."""
         changes: dict[str, Any] = {}
         if not sqs_fed:
-            changes |= {"record_error": 0.0, "record_error_after_commit": 0.0, "worker_kill": 0.0}
+            changes |= {"record_error": 0.0, "record_error_after_commit": 0.0, "worker_kill_every": 0}
             changes |= {"poison": None}
         if not api:
-            changes |= {"delay_send": 0.0, "duplicate_send": 0.0}
+            changes |= {"delay_send": 0.0, "duplicate_send": 0.0, "send_error": 0.0}
         return self.model_copy(update=changes)
 
     def describe(self) -> str:
@@ -191,9 +197,15 @@ class FaultInjector:
         self._rng = rng
         self._lock = threading.Lock()
         self._throttled_calls: OrderedDict[str, None] = OrderedDict()
+        self._failing_sends: OrderedDict[str, None] = OrderedDict()
         self._kill = kill or (lambda: os.kill(os.getpid(), signal.SIGKILL))
         self._sqs_client = sqs_client or _default_sqs_client
-        self._duplicating = threading.local()
+        self._own_call = threading.local()  # set while the injector makes its own AWS call
+        self._commits = 0
+
+    def _in_own_call(self) -> bool:
+        """True while the injector sends a duplicate: its own call meets no fault."""
+        return bool(getattr(self._own_call, "active", False))
 
     def _chance(self, fraction: float) -> bool:
         with self._lock:
@@ -207,18 +219,22 @@ class FaultInjector:
             pairs.append(("before-send.dynamodb", self.throttle))
         if plan.record_error or plan.poison:
             pairs.append((f"before-call.dynamodb.{_COMMIT}", self.before_commit))
-        if plan.record_error_after_commit or plan.worker_kill:
+        if plan.record_error_after_commit or plan.worker_kill_every:
             pairs.append((f"after-call.dynamodb.{_COMMIT}", self.after_commit))
         if plan.delay_send or plan.duplicate_send:
             pairs.append(("before-parameter-build.sqs.SendMessage", self.before_send_message))
         if plan.duplicate_send:
             pairs.append(("after-call.sqs.SendMessage", self.after_send_message))
+        if plan.send_error:
+            pairs.append(("before-send.sqs.SendMessage", self.send_outage))
         return pairs
 
     # -- DynamoDB throttling ------------------------------------------------------------------------------
 
     def throttle(self, request: Any, **_: Any) -> AWSResponse | None:
         """before-send: a throttling error instead of the HTTP call, for a run of attempts of one call."""
+        if self._in_own_call():
+            return None
         invocation = _header(request, "amz-sdk-invocation-id")
         retry = _header(request, "amz-sdk-request")
         attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
@@ -245,6 +261,30 @@ class FaultInjector:
         headers = {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, 400, headers, _RawBody(body.encode()))
 
+    def send_outage(self, request: Any, **_: Any) -> AWSResponse | None:
+        """before-send SendMessage: a 503 for every attempt of a call picked on its first attempt."""
+        if self._in_own_call():
+            return None
+        invocation = _header(request, "amz-sdk-invocation-id")
+        retry = _header(request, "amz-sdk-request")
+        attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
+        max_attempts = int(m.group(1)) if (m := _MAX_ATTEMPTS.search(retry)) else 1
+        with self._lock:
+            if attempt == 1 and self._rng.random() < self.plan.send_error:
+                self._failing_sends[invocation] = None
+                while len(self._failing_sends) > _TRACKED_CALLS:
+                    self._failing_sends.popitem(last=False)
+            failing = invocation in self._failing_sends
+            if failing and attempt >= max_attempts:
+                del self._failing_sends[invocation]
+        if not failing:
+            return None
+        if attempt >= max_attempts:
+            self.log.record("send_error", attempts=attempt)
+        body = json.dumps({"__type": "com.amazonaws.sqs#ServiceUnavailable", "message": "Injected (soak)"})
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 503, headers, _RawBody(body.encode()))
+
     # -- the consumer's commit ----------------------------------------------------------------------------
 
     def before_commit(self, params: dict[str, Any], **_: Any) -> None:
@@ -263,8 +303,9 @@ class FaultInjector:
         """after-call TransactWriteItems: once the write is in, kill the worker or raise."""
         if "Error" in parsed or getattr(http_response, "status_code", 200) >= 300:
             return
-        if self._chance(self.plan.worker_kill):
-            self.log.record("worker_kill")
+        self._commits += 1
+        if self.plan.worker_kill_every and self._commits % self.plan.worker_kill_every == 0:
+            self.log.record("worker_kill", commits=self._commits)
             self._kill()
         if self._chance(self.plan.record_error_after_commit):
             self.log.record("record_error_after_commit")
@@ -274,7 +315,7 @@ class FaultInjector:
 
     def before_send_message(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """before-parameter-build SendMessage: maybe delay the message; keep the params for a duplicate."""
-        if getattr(self._duplicating, "active", False):
+        if self._in_own_call():
             return
         if self._chance(self.plan.delay_send):
             with self._lock:
@@ -285,17 +326,20 @@ class FaultInjector:
     def after_send_message(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """after-call SendMessage: send the same message once more, now or a little later."""
         params = context.get("fault_send_params")
-        if params is None or "Error" in parsed or getattr(self._duplicating, "active", False):
+        if params is None or "Error" in parsed or self._in_own_call():
             return
         if not self._chance(self.plan.duplicate_send):
             return
         with self._lock:
             delay = self._rng.randint(0, self.plan.max_delay_seconds)
-        self._duplicating.active = True
+        self._own_call.active = True
         try:
             self._sqs_client().send_message(**{**params, "DelaySeconds": delay})
+        except Exception as error:  # the duplicate is ours: its failure must not fail the API's send
+            self.log.record("duplicate_send_failed", reason=str(error), request_id=_attribute(params))
+            return
         finally:
-            self._duplicating.active = False
+            self._own_call.active = False
         self.log.record("duplicate_send", delay_seconds=delay, request_id=_attribute(params))
 
 
@@ -306,9 +350,11 @@ def _attribute(params: dict[str, Any]) -> str | None:
 
 @functools.cache
 def _default_sqs_client() -> Any:
-    import boto3  # late: the function's environment (endpoint, region) is in place by then
+    """The injector's own SQS client (the function's environment gives it the endpoint and region)."""
+    import boto3
+    from botocore.config import Config
 
-    return boto3.client("sqs")
+    return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 1}, read_timeout=5))
 
 
 def install(plan: FaultPlan, function: str) -> FaultInjector | None:
