@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
-	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack
+	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack soak
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
 	@echo "make test   - lint, type-check and run every test suite"
 	@echo "make bench  - run the benchmark commands and print their figures"
+	@echo "make soak   - load + fault soak of the local stack (SOAK_REQUESTS=3000 SOAK_CLIENTS=16 ...)"
 	@echo "make sam    - cfn-lint + sam validate --lint + sam build (arm64 to deploy, x86_64 to import here)"
 
 $(STAMP): pyproject.toml
@@ -56,6 +57,11 @@ bench-consumer: $(STAMP)
 # The whole stack over HTTP vs. the raw AWS calls on the same moto server (README, Benchmarks).
 bench-local-stack: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_local_stack
+
+# Load + fault soak of the local stack (docs/RELIABILITY.md, "Soak"): thousands of requests while faults are
+# injected, then the invariants; exits non-zero if one fails. Size and faults: SOAK_* variables or SOAK_ARGS.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache
