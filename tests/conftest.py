@@ -10,6 +10,9 @@ from session_ingest.adapters.aws import reset_clients
 from session_ingest.observability import metrics
 from session_ingest.settings import get_settings
 
+# Fails any test whose captured output holds a token secret issued during the session (SPEC §3).
+pytest_plugins = ["tests.support.secret_guard", "pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

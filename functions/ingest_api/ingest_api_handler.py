@@ -8,6 +8,7 @@ the bearer token.
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_ingest.errors import IngestError
 from session_ingest.observability import logger, metrics, tracer
+from session_ingest.service import api_routes as doc
 from session_ingest.service.api_metrics import record_rejected
 from session_ingest.service.http_replies import (
     ApiReply,
@@ -29,6 +31,9 @@ from session_ingest.service.http_replies import (
 from session_ingest.service.ingest import IngestRequest, accept_payload, dry_run, get_request_outcome
 
 INGEST_PATH = "/api/webhook/ingest/<endpoint_id>"
+
+# Status lookups and dry runs publish no business metric; Powertools would warn on each of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 # debug=False explicitly: Powertools' debug mode (an environment variable) would print the event.
 app = APIGatewayRestResolver(debug=False)
@@ -60,17 +65,41 @@ def _ingest_request(endpoint_id: str) -> IngestRequest:
     )
 
 
-@app.post(INGEST_PATH)
+@app.post(
+    INGEST_PATH,
+    operation_id="ingestPayload",
+    summary="Validate and queue one payload",
+    description=doc.INGEST_DESCRIPTION,
+    responses=doc.INGEST_RESPONSES,
+    tags=doc.TAGS,
+    security=doc.SECURITY,
+)
 def ingest(endpoint_id: str) -> Response[Any]:
     return _respond(accepted_reply(accept_payload(_ingest_request(endpoint_id))))
 
 
-@app.post(f"{INGEST_PATH}/test")
+@app.post(
+    f"{INGEST_PATH}/test",
+    operation_id="dryRunPayload",
+    summary="Validate and map one payload without storing or queuing it",
+    description=doc.DRY_RUN_DESCRIPTION,
+    responses=doc.DRY_RUN_RESPONSES,
+    tags=doc.TAGS,
+    security=doc.SECURITY,
+)
 def ingest_dry_run(endpoint_id: str) -> Response[Any]:
     return _respond(dry_run_reply(dry_run(_ingest_request(endpoint_id))))
 
 
-@app.get(f"{INGEST_PATH}/requests/<request_id>")
+@app.get(
+    f"{INGEST_PATH}/requests/<request_id>",
+    operation_id="getRequestOutcome",
+    summary="The outcome of an accepted request",
+    description=doc.OUTCOME_DESCRIPTION,
+    responses=doc.OUTCOME_RESPONSES,
+    tags=doc.TAGS,
+    security=doc.SECURITY,
+)
 def request_outcome(endpoint_id: str, request_id: str) -> Response[Any]:
     authorization = app.current_event.headers.get("authorization")
     return _respond(outcome_reply(get_request_outcome(endpoint_id, request_id, authorization)))
@@ -78,7 +107,9 @@ def request_outcome(endpoint_id: str, request_id: str) -> Response[Any]:
 
 @app.not_found
 def unknown_route(_: NotFoundError) -> Response[Any]:
-    return _respond(not_found_reply())
+    reply = not_found_reply()
+    record_rejected(reply.error_type or "not_found")
+    return _respond(reply)
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped

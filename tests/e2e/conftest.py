@@ -20,6 +20,7 @@ import pytest
 
 from ingestctl.local.launcher import LocalStackProcess
 from ingestctl.local.stack import LocalStack, StackOptions
+from tests.support.secret_guard import GUARD
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "local_stack_fixture" / "template.yaml"
 T = TypeVar("T")
@@ -101,7 +102,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
     log_path = tmp_path_factory.mktemp("local-stack") / "local-up.log"
     args = ["--port", str(free_port()), "--aws-port", str(free_port()), "--visibility-timeout", "1"]
     process = LocalStackProcess(args, log_path, region="eu-west-1")
+    GUARD.watch(log_path)  # the functions' logs must never hold a token either
     process.wait_ready()
+    GUARD.register(process.ready["token"])
     yield process
     exit_code = process.stop()
     assert exit_code == 0, f"local up exited with {exit_code}; log: {log_path}"

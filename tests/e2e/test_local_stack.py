@@ -300,3 +300,13 @@ def test_local_up_on_a_port_in_use_exits_non_zero_naming_the_port(stack: LocalSt
     assert done.returncode != 0
     assert f"port {busy_port}" in done.stderr
     assert done.stdout == ""
+
+
+def test_an_unknown_route_gets_the_templates_gateway_response(stack: LocalStackProcess) -> None:
+    # Given the template's MISSING_AUTHENTICATION_TOKEN gateway response (SPEC's not_found shape)
+    # When a path no Api event declares is requested
+    answer = http("GET", f"{stack.ready['api_url']}/api/webhook/nowhere")
+    # Then API Gateway answers with it, carrying the request id like every response
+    assert answer.status == 404
+    assert answer.json["error_type"] == "not_found"
+    assert answer.header("X-Request-Id")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import tomllib
 from typing import Any
 
 import pytest
 
 from ingestctl.resources import STACK_OUTPUTS
-from ingestctl.template import load_template, resolved_resources
+from ingestctl.template import REPO_ROOT, load_template, resolved_resources
 
 TEMPLATE = load_template()
 RESOURCES = resolved_resources()
@@ -283,3 +285,39 @@ def test_outputs_name_everything_ingestctl_reads_from_a_stack() -> None:
     # When compared with what `ingestctl --stack` reads
     # Then every name is there, plus the API URL and the dashboard
     assert set(STACK_OUTPUTS) | {"ApiUrl", "DashboardName", "DashboardUrl"} <= outputs
+
+
+def samconfig_overrides(environment: str) -> dict[str, str]:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    text = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(item.split("=", 1) for item in shlex.split(text))
+
+
+@pytest.mark.parametrize("environment", ["default", "prod"])
+def test_samconfig_environments_override_only_declared_parameters_with_allowed_values(
+    environment: str,
+) -> None:
+    # Given an environment of samconfig.toml
+    overrides = samconfig_overrides(environment)
+    parameters = TEMPLATE["Parameters"]
+    # When its overrides are checked against the template's parameters
+    unknown = sorted(set(overrides) - set(parameters))
+    disallowed = {
+        name: value
+        for name, value in overrides.items()
+        if name in parameters
+        and "AllowedValues" in parameters[name]
+        and value not in [str(allowed) for allowed in parameters[name]["AllowedValues"]]
+    }
+    # Then `sam deploy --config-env` would accept every one
+    assert not unknown
+    assert not disallowed
+
+
+def test_production_keeps_its_tables_and_its_logs() -> None:
+    # Given the prod environment
+    overrides = samconfig_overrides("prod")
+    # When the data-protection settings are read
+    # Then tables are protected from deletion and logs are kept for months
+    assert overrides["DeletionProtection"] == "true"
+    assert int(overrides["LogRetentionDays"]) >= 90

@@ -29,6 +29,7 @@ IDEMPOTENCY_IN_FLIGHT_SECONDS = 60
 # A transaction cancelled only because another transaction touched the same item (DynamoDB's
 # TransactionConflict, e.g. two requests updating one rate counter at once) is retried this often.
 TRANSACTION_CONFLICT_RETRIES = 3
+TRANSACTION_CONFLICT_BACKOFF_SECONDS = 0.02  # jittered, times the attempt number
 
 # At most this many JSON Schema / field errors are listed in a 422 `details`.
 MAX_VALIDATION_DETAILS = 50

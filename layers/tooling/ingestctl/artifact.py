@@ -9,6 +9,7 @@ nothing is ever written back as bytecode there.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -108,20 +109,22 @@ def built_functions(
     return functions
 
 
+@functools.cache
 def python313() -> str:
     """Path of a python3.13 interpreter (the Lambda runtime's version), or ArtifactMissing."""
     environment = {**os.environ, **PYTHON313_ENVIRONMENT}
     found = shutil.which("python3.13", path=environment.get("PATH"))
     if found:
         probe = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [found, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+            [found, "-c", "import sys; print(sys.version_info[:2] == (3, 13), sys.executable)"],
             env=environment,
             capture_output=True,
             text=True,
             check=False,
         )
-        if probe.stdout.strip() == "True":
-            return found
+        verdict, _, executable = probe.stdout.strip().partition(" ")
+        if verdict == "True":
+            return executable  # the interpreter itself, not pyenv's shell shim
     raise ArtifactMissing("python3.13 not found (pyenv: PYENV_VERSION=3.11.7:3.13.0)")
 
 

@@ -12,13 +12,11 @@ fills a token in and sends it unchanged on each retry, so a transaction that was
 was lost (a read timeout on a busy server) is answered success again instead of failing its own
 conditions the second time (which the ingest API would report as a 503 with the request stored anyway).
 
-And its transactions cost what they touch: moto deep-copies every table a TransactWriteItems names, to
-roll back (1.8 s per transaction at 6,000 items, measured here), so a soak of thousands of requests
-slowed down quadratically. With DynamoDB calls serialised, `journaled_transact_write_items` checks every
-condition first, then writes, and rolls back only the items it wrote if a write fails. Likewise SQS: a
+Its transactions cost what they touch (`ingestctl.moto_transactions`). Likewise SQS: moto's
 ReceiveMessage read the whole queue's attributes (three scans of every message) once per message it
 returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500 messages
-queued. `install_fast_sqs` keeps the semantics and drops those costs (57 ms).
+queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops those
+costs (57 ms).
 Usage: `python -m ingestctl.serial_moto --host 127.0.0.1 --port 5000`.
 """
 
@@ -36,19 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.core.utils import unix_time_millis as moto_unix_time_millis
-from moto.dynamodb.comparisons import get_filter_expression
-from moto.dynamodb.exceptions import (
-    ConditionalCheckFailed,
-    MockValidationException,
-    MultipleTransactionsException,
-    TooManyTransactionsException,
-    TransactionCanceledException,
-    TransactWriteSingleOpException,
-)
-from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs import models as sqs_models
 from werkzeug.serving import run_simple
+
+from ingestctl import moto_transactions
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -148,110 +138,6 @@ def serialise_dynamodb(app: WsgiApp, tokens: ClientRequestTokens | None = None) 
     return application
 
 
-MAX_TRANSACT_ITEMS = 100
-_WRITES = frozenset({"Put", "Delete", "Update"})
-_Reason = tuple[str | None, str | None, dict[str, Any] | None]  # moto's (code, message, old item)
-
-
-@dataclass(frozen=True)
-class _Operation:
-    kind: str  # Put | Delete | Update | ConditionCheck
-    spec: dict[str, Any]
-    table_name: str
-    key: dict[str, Any]
-
-
-def _operation(backend: DynamoDBBackend, transact_item: dict[str, Any]) -> _Operation:
-    if len(transact_item) != 1:
-        raise TransactWriteSingleOpException
-    kind, spec = next(iter(transact_item.items()))
-    if kind not in _WRITES | {"ConditionCheck"}:
-        raise MockValidationException(f"Unsupported transaction operation {kind}")
-    table = backend.get_table(spec["TableName"])
-    if kind == "Put":
-        names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-        key = {name: spec["Item"][name] for name in names}
-    else:
-        key = spec["Key"]
-    return _Operation(kind, spec, spec["TableName"], key)
-
-
-def _condition_failure(backend: DynamoDBBackend, operation: _Operation) -> _Reason | None:
-    """moto's reason when the operation's condition is false on the current item, else None."""
-    spec = operation.spec
-    if spec.get("ConditionExpression") is None:
-        return None
-    current = backend.get_item(operation.table_name, operation.key)
-    condition = get_filter_expression(
-        spec["ConditionExpression"],
-        spec.get("ExpressionAttributeNames"),
-        spec.get("ExpressionAttributeValues"),
-    )
-    if condition.expr(current):
-        return None
-    old = None
-    if spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current is not None:
-        old = current.to_json()["Attributes"]
-    return ("ConditionalCheckFailed", ConditionalCheckFailed().message, old)
-
-
-def _write(backend: DynamoDBBackend, operation: _Operation) -> None:
-    spec, table_name = operation.spec, operation.table_name
-    expression: dict[str, Any] = {
-        "condition_expression": spec.get("ConditionExpression"),
-        "expression_attribute_names": spec.get("ExpressionAttributeNames"),
-        "expression_attribute_values": spec.get("ExpressionAttributeValues"),
-    }
-    if operation.kind == "Put":
-        backend.put_item(table_name, spec["Item"], **expression)
-    elif operation.kind == "Delete":
-        backend.delete_item(table_name, operation.key, **expression)
-    elif operation.kind == "Update":
-        backend.update_item(
-            table_name, operation.key, update_expression=spec["UpdateExpression"], **expression
-        )
-
-
-def journaled_transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    """TransactWriteItems for a backend whose DynamoDB calls run one at a time: every condition is checked
-    on the state before the transaction (items are distinct, so that is what DynamoDB sees), then every
-    write is made; a write that fails anyway puts back the items written so far. Raises what moto raises:
-    TransactionCanceledException with per-item reasons (and ALL_OLD items), or a validation error."""
-    if len(transact_items) > MAX_TRANSACT_ITEMS:
-        raise TooManyTransactionsException()
-    operations = [_operation(backend, item) for item in transact_items]
-    keys = [(op.table_name, json.dumps(op.key, sort_keys=True)) for op in operations]
-    if len(set(keys)) != len(keys):
-        raise MultipleTransactionsException()
-    reasons: list[_Reason] = [_condition_failure(backend, op) or (None, None, None) for op in operations]
-    if any(code is not None for code, _, _ in reasons):
-        raise TransactionCanceledException(reasons)
-    written: list[tuple[_Operation, dict[str, Any] | None]] = []
-    for index, operation in enumerate(operations):
-        if operation.kind not in _WRITES:
-            continue
-        before = backend.get_item(operation.table_name, operation.key)
-        written.append((operation, before.to_json()["Attributes"] if before is not None else None))
-        try:
-            _write(backend, operation)
-        except Exception as error:
-            for done, image in reversed(written):
-                if image is None:
-                    backend.delete_item(done.table_name, done.key)
-                else:
-                    backend.put_item(done.table_name, image)
-            if isinstance(error, MockValidationException):
-                raise
-            failed: list[_Reason] = [(None, None, None)] * len(operations)
-            failed[index] = (type(error).__name__, str(error), None)
-            raise TransactionCanceledException(failed) from error
-
-
-def install_journaled_transactions() -> None:
-    """Use `journaled_transact_write_items` for every DynamoDB backend of this process."""
-    DynamoDBBackend.transact_write_items = journaled_transact_write_items  # type: ignore[method-assign,assignment]
-
-
 def unix_time_millis(dt: Any = None) -> float:
     """moto's `unix_time_millis` (milliseconds since the epoch), without a datetime round trip for now."""
     return time.time() * 1000.0 if dt is None else float(moto_unix_time_millis(dt))
@@ -280,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
-    install_journaled_transactions()
+    moto_transactions.install()
     install_fast_sqs()
     app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

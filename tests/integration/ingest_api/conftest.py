@@ -13,7 +13,7 @@ from ingestctl.template import CreatedResources
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
 from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint
-from tests.integration.ingest_api.support import ApiClient, FakeClock
+from tests.support.ingest_api import ApiClient, FakeClock
 
 # Five seconds into a rate window, so every test knows its window and its reset time (55 s).
 START = datetime(2026, 6, 14, 12, 0, 5, tzinfo=UTC)

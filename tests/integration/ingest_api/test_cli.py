@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ingestctl.cli import app
 from ingestctl.template import CreatedResources
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 
 def run(*args: str) -> Any:

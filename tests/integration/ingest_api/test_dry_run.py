@@ -14,7 +14,7 @@ from session_ingest.service.match_preview import MatchPreview
 from session_ingest.service.process import QueueMessage, process_message
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 
 class RecordingPreviewer:

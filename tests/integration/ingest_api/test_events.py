@@ -18,7 +18,7 @@ from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.tokens import IssuedToken, hash_secret, parse_token
 from session_ingest.service.dependencies import IngestDependencies
-from tests.integration.ingest_api.support import EVENTS_DIR, FakeClock, invoke, load_event
+from tests.support.ingest_api import EVENTS_DIR, FakeClock, invoke, load_event
 
 EVENTS = EVENTS_DIR / "ingest_api"
 # The case each file demonstrates, and what it must answer.

@@ -15,7 +15,7 @@ from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.ingest import NOT_QUEUED_REASON
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 SERVICE_UNAVAILABLE = {
     "message": "Service Unavailable",

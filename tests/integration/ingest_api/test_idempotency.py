@@ -19,7 +19,7 @@ from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import NOT_QUEUED_REASON
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
-from tests.integration.ingest_api.support import ApiClient, FakeClock
+from tests.support.ingest_api import ApiClient, FakeClock
 
 BODY = '{"session": {"name": "Keynote", "organisation_uid": "k-1"}}'
 

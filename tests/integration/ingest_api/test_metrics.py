@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 
 def _emf_metrics(printed: str) -> list[dict[str, Any]]:
@@ -66,3 +66,16 @@ def test_a_rejected_request_emits_requests_rejected_with_its_reason(
         }
     ]
     assert not [m for m in metrics if m["name"] == "RequestsAccepted"]
+
+
+def test_an_idempotent_replay_emits_requests_replayed(
+    api: ApiClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a request accepted with an Idempotency-Key
+    api.post(reference_session_payload(), idempotency_key="k-1")
+    capsys.readouterr()
+    # When it is repeated
+    assert api.post(reference_session_payload(), idempotency_key="k-1").status == 200
+    # Then the repeat counts as a replay, not as a new acceptance
+    names = [m["name"] for m in _emf_metrics(capsys.readouterr().out)]
+    assert names == ["RequestsReplayed"]

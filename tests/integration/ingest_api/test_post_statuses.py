@@ -14,7 +14,7 @@ from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import START, QueueReader, requests_table_items
-from tests.integration.ingest_api.support import ApiClient, FakeClock
+from tests.support.ingest_api import ApiClient, FakeClock
 
 VALIDATION_MESSAGE = "The provided payload is not in the correct format for this endpoint"
 

@@ -20,7 +20,7 @@ from session_ingest.service.dependencies import IngestDependencies, build_ingest
 from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import IngestRequest, accept_payload
 from tests.integration.ingest_api.conftest import START
-from tests.integration.ingest_api.support import FakeClock
+from tests.support.ingest_api import FakeClock
 
 INSTANCES = 12
 REQUESTS_PER_INSTANCE = 4

@@ -11,7 +11,7 @@ from session_ingest import limits
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient
+from tests.support.ingest_api import ApiClient
 
 NOT_FOUND = {"message": "Not Found", "success": False, "error_type": "not_found"}
 

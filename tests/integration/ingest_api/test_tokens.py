@@ -15,7 +15,7 @@ from session_ingest import limits
 from session_ingest.observability import logger
 from session_ingest.service.endpoints import create_token, get_endpoint, revoke_token
 from tests.fixtures import reference_session_payload
-from tests.integration.ingest_api.support import ApiClient, FakeClock
+from tests.support.ingest_api import ApiClient, FakeClock
 
 
 def test_two_tokens_work_at_once_so_clients_can_rotate(api: ApiClient, clock: FakeClock) -> None:

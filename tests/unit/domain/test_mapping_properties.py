@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_ingest.domain.json_body import parse_json_body
-from session_ingest.domain.mapping import map_payload
+from session_ingest.domain.mapping import load_mapping_rules, map_payload
 from session_ingest.domain.models import MappingResult, MappingRules, SessionRecord
 from session_ingest.domain.session_fields import SESSION_FIELDS
 from session_ingest.errors import MalformedJson
@@ -144,6 +144,33 @@ def test_no_payload_crashes_the_mapper(payload: Any, organisation: str | None) -
     result = map_payload(payload, RULES, organisation)
     # Then it is a JSON-serialisable record or field errors, never an exception
     assert_well_formed(result)
+
+
+EXPRESSION_RULES = load_mapping_rules(
+    {
+        "root_key": None,
+        "fields": {
+            "name": "title",
+            "categories": "tags[].id",
+            "sort_order": "length(positions)",
+            "code": "join('-', codes)",
+            "start_time": "schedule.starts",
+            "description": "to_string(@)",
+        },
+        "defaults": {"active": True},
+    }
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    payload=json_values
+    | st.dictionaries(st.sampled_from(["title", "tags", "positions", "codes"]), json_values)
+)
+def test_no_payload_crashes_a_mapping_of_jmespath_expressions(payload: Any) -> None:
+    # Given a mapping whose expressions expect particular shapes, and any payload at all
+    # When it is mapped / Then it is a record or field errors, never an exception
+    assert_well_formed(map_payload(payload, EXPRESSION_RULES, "acme"))
 
 
 @PROPERTY_SETTINGS

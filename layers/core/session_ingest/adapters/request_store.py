@@ -9,6 +9,8 @@ the old item returned for failed conditions), so telling 429 from a replay costs
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,6 +145,9 @@ class RequestStore:
             except ClientError as error:
                 if not self._conflicted(error) or attempt == limits.TRANSACTION_CONFLICT_RETRIES:
                     raise self._reason(error) from error
+                # botocore does not retry cancelled transactions; back off briefly, with jitter, so the
+                # colliding writers spread out.
+                time.sleep(random.uniform(0, limits.TRANSACTION_CONFLICT_BACKOFF_SECONDS * (attempt + 1)))
             except BotoCoreError as error:
                 raise StoreUnavailable(str(error)) from error
 

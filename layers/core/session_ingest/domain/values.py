@@ -63,10 +63,12 @@ def normalise_boolean(value: Any) -> bool:
 def normalise_integer(value: Any, *, minimum: int = -limits.MAX_SAFE_INTEGER) -> int:
     """An integer, an integral float (`12.0`) or an integer string (`" 12 "`), within range."""
     number: int
-    if isinstance(value, bool):
-        raise InvalidValue("must be an integer, not a boolean")
-    if isinstance(value, int):
+    if type(value) is int:  # the common case first (bool is a subclass of int, excluded here)
         number = value
+    elif isinstance(value, bool):
+        raise InvalidValue("must be an integer, not a boolean")
+    elif isinstance(value, int):
+        number = int(value)
     elif isinstance(value, float):
         if not value.is_integer():
             raise InvalidValue("must be a whole number")
@@ -181,11 +183,10 @@ def normalise_datetime(value: Any) -> str:
 def format_datetime(moment: datetime) -> str:
     """The stored form `YYYY-MM-DDTHH:MM:SSZ`: UTC, whole seconds; naive times are taken as UTC."""
     offset = moment.utcoffset()
-    if offset is not None:
-        moment = moment.replace(tzinfo=None) - offset
-    if moment.microsecond:
-        moment = moment.replace(microsecond=0)
-    return moment.isoformat() + "Z"
+    if offset:
+        moment -= offset  # the wall-clock time is now UTC; the (ignored) tzinfo stays attached
+    # isoformat always pads the year to four digits, so the first 19 characters are date and time.
+    return moment.isoformat()[:19] + "Z"
 
 
 def normalise_choice(value: Any, choices: frozenset[str]) -> str:

@@ -57,7 +57,7 @@ from session_ingest.errors import (
     ValidationFailed,
 )
 from session_ingest.observability import logger
-from session_ingest.service.api_metrics import record_accepted
+from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
 from session_ingest.service.match_preview import MatchPreview
 
@@ -267,6 +267,7 @@ def _answer_repeat(
     if verdict is Repeat.ABANDONED:
         return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
+    record_replayed()
     return Accepted(existing.request_id, _known_state(deps, screened.window), replayed=True)
 
 
@@ -296,6 +297,7 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
     except (ClientError, BotoCoreError, QueueUnavailable) as error:
         logger.error("abandoned request not resumed", extra={"reason": str(error)})
         raise EnqueueFailed from error
+    record_accepted()  # the first invocation stopped before counting it
     logger.info("abandoned request resumed", extra={"original_request_id": claim.request_id})
     return Accepted(claim.request_id, _known_state(deps, screened.window), replayed=True)
 

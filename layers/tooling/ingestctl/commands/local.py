@@ -102,6 +102,11 @@ def up(
     }
     typer.echo(json.dumps(ready))
     typer.echo(instructions(stack.api_url, endpoint, stack.aws_environment()))
+    if visibility_timeout is not None:
+        typer.echo(
+            f"Note: the ingest queue's visibility timeout is {visibility_timeout} s (--visibility-timeout), "
+            "not the template's: failed messages come back, and reach the DLQ, sooner than in AWS."
+        )
     stack.router.stack("ready")
     stop.wait()
     stack.router.stack("stopping")

@@ -71,6 +71,8 @@ def instructions(api_url: str, endpoint: dict[str, str], aws_environment: dict[s
             "  ingestctl requests get <request_id>      # from the curl answer",
             f"  ingestctl sessions list --event-id {DEMO_EVENT_ID}",
             "",
+            f"API reference: {api_url}/swagger (OpenAPI document: {api_url}/openapi.json)",
+            "",
             "Press Ctrl-C to stop.",
         ]
     )

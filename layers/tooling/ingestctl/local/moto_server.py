@@ -1,4 +1,9 @@
-"""moto in server mode, in its own process, on loopback: the local stack's AWS."""
+"""moto in server mode, in its own process, on loopback: the local stack's AWS.
+
+It is `ingestctl.serial_moto`: moto's server with DynamoDB calls applied one at a time, as DynamoDB
+applies each call atomically (moto's threaded server lets racing transactions interleave, which would
+let the consumer's conditional creates both succeed). SQS long polls stay concurrent.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ def _die_with_parent() -> None:
 
 
 class MotoServer:
-    """`python -m moto.server` on host:port, its output in `log_path`."""
+    """`python -m ingestctl.serial_moto` on host:port, its output in `log_path`."""
 
     def __init__(self, host: str, port: int, log_path: Path) -> None:
         self.host = host
@@ -60,7 +65,15 @@ class MotoServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and moto
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "ingestctl.serial_moto",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ingestctl.local.api_docs import ApiDocs
 from ingestctl.local.api_gateway import ApiGateway, RouteTable, compile_route
 from ingestctl.local.emf import MetricsPublisher
 from ingestctl.local.faults import FAULTS_VARIABLE, FaultPlan
@@ -175,7 +176,8 @@ class LocalStack:
         routes = [compile_route(spec.logical_id, route) for spec in specs for route in spec.api_routes]
         gateway = ApiGateway(RouteTable(routes), self._invoke, self.created.account_id, self.router.stack)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own access lines replace werkzeug's
-        self._server = make_server(self.options.host, self.options.port, gateway, threaded=True)
+        docs = ApiDocs(gateway, self.options.template.parent / "docs" / "openapi.json", self.api_url)
+        self._server = make_server(self.options.host, self.options.port, docs, threaded=True)
         self._server_thread = threading.Thread(
             target=self._server.serve_forever, name="api-gateway", daemon=True
         )
@@ -231,7 +233,7 @@ class LocalStack:
         )
 
     def peak_memory_mib(self) -> dict[str, float]:
-        """Per function: the largest resident set any of its environments reached (ru_maxrss)."""
+        """Per function: the largest resident set any of its environments reached (Max Memory Used)."""
         return {name: round(pool.peak_memory_kib / 1024, 1) for name, pool in self.pools.items()}
 
     def stop(self) -> None:

@@ -72,8 +72,18 @@ def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str
 
 
 def peak_memory_kib() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB on Linux
+    """This environment's peak resident set (what Lambda reports as Max Memory Used).
+
+    On Linux, VmHWM of /proc/self/status: ru_maxrss would also count the stack process's memory at
+    fork time (the peak survives exec), so every worker would report at least the parent's size.
+    """
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB elsewhere
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1])  # "VmHWM:   81234 kB"
 
 
 def invoke(handler: Handler, invocation: dict[str, Any]) -> dict[str, Any]:

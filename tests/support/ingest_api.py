@@ -1,4 +1,4 @@
-"""Test support for the ingest API: API Gateway REST proxy events, a client over the handler, a clock."""
+"""Ingest API tests and benchmarks: API Gateway REST proxy events, a client over the handler, a clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import ingest_api_handler
 
-EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 # The shape API Gateway (REST API, Lambda proxy integration) sends; the events/ files use it too.
 _EVENT_TEMPLATE: dict[str, Any] = {

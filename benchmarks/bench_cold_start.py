@@ -1,0 +1,347 @@
+"""Cold start of each built function under python3.13 against a boto3-only baseline (`make bench-cold-start`).
+
+Every measurement is a fresh `python3.13 -I -S -B` process (ingestctl/artifact.py): sys.path is the
+function's build directory, the built layer and the runtime-SDK stand-in, as Lambda orders them, and no
+bytecode is written back (Lambda's /var/task and /opt are read-only). It imports the handler and
+handles one real event; AWS calls go to a moto server on loopback, so the calls really happen. The
+baseline (benchmarks/baseline_handler.py) replays the same calls with plain boto3, once on the runtime's
+SDK alone and once with the layer's botocore in front of it, as the real functions run (aws-xray-sdk pulls
+botocore into the layer). Printed: the median
+of BENCH_RUNS processes (default 7) of import, first invocation and their sum, the ratio to the
+baseline (target <= 1.25), each function's peak RSS (target <= 160 MB), and the same functions with
+X-Ray tracing on, which decides the template's TracingEnabled default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from ingestctl.artifact import HOST_BUILD_DIR, RUNTIME_SDK_DIR, BuiltFunction, built_functions, run_isolated
+from ingestctl.template import CreatedResources, create_resources
+
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+# Another build of the same template can be measured, e.g. one without precompiled bytecode.
+BUILD_DIR = Path(os.environ.get("BENCH_BUILD_DIR", HOST_BUILD_DIR))
+TARGET_RATIO = 1.25
+TARGET_RSS_MB = 160
+BASELINE_DIR = Path(__file__).resolve().parent
+MEMORY_SIZE_MB = "512"
+
+# Runs in the isolated python3.13. Times from before the handler's import to after its first reply.
+CHILD = """
+import json, os, time, types
+started = time.perf_counter()
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives fork+exec, so it reports the (larger) parent's size.
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+spec = json.loads(os.environ["BENCH_SPEC"])
+calls = []
+if spec["record"]:
+    import botocore.client
+    original = botocore.client.BaseClient._make_api_call
+    def recording(self, operation, params):
+        calls.append([self.meta.service_model.service_name, operation, params])
+        return original(self, operation, params)
+    botocore.client.BaseClient._make_api_call = recording
+    started = time.perf_counter()
+import importlib
+handler = getattr(importlib.import_module(spec["module"]), spec["attribute"])
+imported = time.perf_counter()
+arn = "arn:aws:lambda:eu-west-1:123456789012:function:" + spec["name"]
+context = types.SimpleNamespace(function_name=spec["name"], function_version="$LATEST",
+    memory_limit_in_mb=512, invoked_function_arn=arn, aws_request_id="bench",
+    get_remaining_time_in_millis=lambda: 10000)
+reply = handler(json.loads(spec["event"]), context)
+answered = time.perf_counter()
+print("BENCH " + json.dumps({
+    "import_ms": (imported - started) * 1000, "invoke_ms": (answered - imported) * 1000,
+    "peak_rss_mb": peak_rss_mb(),
+    "reply": reply, "calls": calls}, default=str))
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    import_ms: float
+    invoke_ms: float
+    peak_rss_mb: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.import_ms + self.invoke_ms
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on loopback, in its own process (the functions reach it over HTTP)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _aws_environment(url: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+
+
+def _lambda_environment(function: BuiltFunction, traced: bool) -> dict[str, str]:
+    environment = {
+        **function.environment,
+        "LAMBDA_TASK_ROOT": str(function.code_dir),
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": MEMORY_SIZE_MB,
+    }
+    if traced:
+        # What Lambda sets with Tracing: Active. Segments go to a closed UDP port on loopback.
+        environment.update(
+            POWERTOOLS_TRACE_DISABLED="false",
+            _X_AMZN_TRACE_ID=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1",
+            AWS_XRAY_DAEMON_ADDRESS=f"127.0.0.1:{_free_port()}",
+            AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+        )
+    return environment
+
+
+def _run(sys_path: list[str], spec: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
+    result = run_isolated(sys_path, CHILD, {**environment, "BENCH_SPEC": json.dumps(spec)})
+    line = next((line for line in result.stdout.splitlines() if line.startswith("BENCH ")), None)
+    if result.returncode != 0 or line is None:
+        raise RuntimeError(f"{spec['name']} failed:\n{result.stderr[-3000:]}")
+    measured: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+    return measured
+
+
+class Bench:
+    """The built functions, their events and their baselines, against one moto server."""
+
+    def __init__(self, url: str, created: CreatedResources) -> None:
+        names = {**created.tables, "IngestQueue": created.queue_urls["IngestQueue"]}
+        self.functions = built_functions(BUILD_DIR, resource_names=names)
+        self.aws = _aws_environment(url)
+
+    def real(
+        self, name: str, event: dict[str, Any], *, traced: bool = False, record: bool = False
+    ) -> dict[str, Any]:
+        function = self.functions[name]
+        spec = {
+            "name": name,
+            "module": function.module,
+            "attribute": function.attribute,
+            "event": json.dumps(event),
+            "record": record,
+        }
+        return _run(function.sys_path(), spec, {**self.aws, **_lambda_environment(function, traced)})
+
+    def baseline(
+        self, name: str, event: dict[str, Any], calls: list[Any], *, layer_sdk: bool = False
+    ) -> dict[str, Any]:
+        """The boto3-only handler; with `layer_sdk`, on the layer's botocore as the real function is."""
+        layers = [str(layer) for layer in self.functions[name].layer_dirs] if layer_sdk else []
+        spec = {
+            "name": f"{name}Baseline",
+            "module": "baseline_handler",
+            "attribute": "lambda_handler",
+            "event": json.dumps(event),
+            "record": False,
+        }
+        environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
+        return _run([str(BASELINE_DIR), *layers, str(RUNTIME_SDK_DIR)], spec, environment)
+
+
+def _api_event(endpoint_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `POST /api/webhook/ingest/{endpoint_id}`."""
+    path = f"/api/webhook/ingest/{endpoint_id}"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return {
+        "resource": "/api/webhook/ingest/{endpoint_id}",
+        "path": path,
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"endpoint_id": endpoint_id},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/api/webhook/ingest/{endpoint_id}",
+            "httpMethod": "POST",
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "bench"},
+        },
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _api_events(endpoint_id: str, token: str, count: int) -> list[dict[str, Any]]:
+    return [
+        _api_event(
+            endpoint_id,
+            token,
+            {
+                "session": {
+                    "name": f"Session {n}",
+                    "organisation_uid": f"bench-{n}",
+                    "start_time": "2026-06-14 09:00:00",
+                    "active": "yes",
+                }
+            },
+        )
+        for n in range(count)
+    ]
+
+
+def _queued_sqs_events(queue_url: str, count: int) -> list[dict[str, Any]]:
+    """One SQS event per message the API put on the queue (real envelopes, each a new session)."""
+    from tests.support.consumer import sqs_event, sqs_record
+
+    sqs = boto3.client("sqs")
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=900
+        ).get("Messages", [])
+        if not messages:
+            raise RuntimeError(f"only {len(events)} of {count} messages were queued")
+        for message in messages:
+            request_id = message["MessageAttributes"]["request_id"]["StringValue"]
+            events.append(sqs_event(sqs_record(message["Body"], request_id, message["MessageId"])))
+    return events[:count]
+
+
+def _summary(runs: list[Run]) -> dict[str, float]:
+    return {
+        "import_ms": statistics.median(r.import_ms for r in runs),
+        "invoke_ms": statistics.median(r.invoke_ms for r in runs),
+        "total_ms": statistics.median(r.total_ms for r in runs),
+        "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+    }
+
+
+def _as_run(measured: dict[str, Any]) -> Run:
+    return Run(measured["import_ms"], measured["invoke_ms"], measured["peak_rss_mb"])
+
+
+def main() -> None:
+    with moto_server() as url:
+        os.environ.update(_aws_environment(url))
+        created = create_resources(boto3.client("dynamodb"), boto3.client("sqs"))
+        os.environ.update(created.environment())
+        from session_ingest.service.endpoints import create_endpoint
+
+        endpoint = create_endpoint("bench", 1, rate_limit_per_minute=100_000)
+        bench = Bench(url, created)
+        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], 3 * RUNS + 2)
+
+        # Record the calls of one cold invocation of each function, for the baselines.
+        recorded_api = bench.real("IngestApiFunction", api_events.pop(), record=True)
+        assert recorded_api["reply"]["statusCode"] == 200, recorded_api["reply"]
+        consumer_events = _queued_sqs_events(created.queue_urls["IngestQueue"], 1)
+        recorded_consumer = bench.real("IngestConsumerFunction", consumer_events[0], record=True)
+        assert recorded_consumer["reply"] == {"batchItemFailures": []}, recorded_consumer["reply"]
+
+        results: dict[str, list[Run]] = {}
+        for _ in range(RUNS):
+            for traced in (False, True):
+                label = "traced" if traced else "untraced"
+                api = bench.real("IngestApiFunction", api_events.pop(), traced=traced)
+                assert api["reply"]["statusCode"] == 200, api["reply"]
+                results.setdefault(f"IngestApiFunction {label}", []).append(_as_run(api))
+            for layer_sdk, label in ((False, "baseline"), (True, "baseline+layer botocore")):
+                base = bench.baseline("IngestApiFunction", {}, recorded_api["calls"], layer_sdk=layer_sdk)
+                results.setdefault(f"IngestApiFunction {label}", []).append(_as_run(base))
+        messages = _queued_sqs_events(created.queue_urls["IngestQueue"], 2 * RUNS)
+        for _ in range(RUNS):
+            for traced in (False, True):
+                label = "traced" if traced else "untraced"
+                consumer = bench.real("IngestConsumerFunction", messages.pop(), traced=traced)
+                assert consumer["reply"] == {"batchItemFailures": []}, consumer["reply"]
+                results.setdefault(f"IngestConsumerFunction {label}", []).append(_as_run(consumer))
+            for layer_sdk, label in ((False, "baseline"), (True, "baseline+layer botocore")):
+                base = bench.baseline(
+                    "IngestConsumerFunction", {}, recorded_consumer["calls"], layer_sdk=layer_sdk
+                )
+                results.setdefault(f"IngestConsumerFunction {label}", []).append(_as_run(base))
+
+    _print(
+        results,
+        {"IngestApiFunction": recorded_api["calls"], "IngestConsumerFunction": recorded_consumer["calls"]},
+    )
+
+
+def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
+    print(f"cold start under python3.13 of {BUILD_DIR}")
+    print(f"median of {RUNS} fresh processes (import + first invocation)")
+    print(f"{'variant':46} {'import ms':>10} {'invoke ms':>10} {'total ms':>9} {'vs base':>8} {'peak MB':>8}")
+    verdicts = []
+    for name in ("IngestApiFunction", "IngestConsumerFunction"):
+        # Ratios are to the faster of the two baselines: the stricter comparison.
+        baseline = min(
+            (_summary(results[f"{name} {label}"]) for label in ("baseline", "baseline+layer botocore")),
+            key=lambda summary: summary["total_ms"],
+        )
+        for variant in ("baseline", "baseline+layer botocore", "untraced", "traced"):
+            summary = _summary(results[f"{name} {variant}"])
+            ratio = summary["total_ms"] / baseline["total_ms"]
+            print(
+                f"{name + ' ' + variant:46} {summary['import_ms']:10.0f} {summary['invoke_ms']:10.0f} "
+                f"{summary['total_ms']:9.0f} {ratio:7.2f}x {summary['peak_rss_mb']:8.1f}"
+            )
+            if variant in ("untraced", "traced"):
+                ok = ratio <= TARGET_RATIO and summary["peak_rss_mb"] <= TARGET_RSS_MB
+                verdicts.append(f"{name} {variant}: {'meets' if ok else 'MISSES'} the targets")
+        operations = ", ".join(f"{service}.{operation}" for service, operation, _ in calls[name])
+        print(f"  AWS calls ({len(calls[name])}): {operations}")
+    print(f"targets: total <= {TARGET_RATIO}x the faster baseline; peak RSS (VmHWM) <= {TARGET_RSS_MB} MB")
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()
