@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,19 @@ class _Raw:
 
 
 class FakeAws:
-    """Stands in for the network: answers every call that reaches it with an empty success."""
+    """Stands in for the network: answers every call that reaches it with an empty success.
+
+    It records only the test's own thread: the patch is process-wide, and a background thread another test
+    left in this worker (a queue poller) may still be calling."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self._test_thread = threading.get_ident()
 
     def __call__(self, request: Any) -> AWSResponse:
         target = request.headers.get("X-Amz-Target", b"")
-        self.sent.append(target.decode() if isinstance(target, bytes) else str(target))
+        if threading.get_ident() == self._test_thread:
+            self.sent.append(target.decode() if isinstance(target, bytes) else str(target))
         body = b'{"MessageId": "m-1", "MD5OfMessageBody": "x"}' if b"sqs" in request.url.encode() else b"{}"
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
 
