@@ -249,7 +249,8 @@ def _wrong_values(field: str) -> st.SearchStrategy[Any]:
         | st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x))
         | st.integers(min_value=limits.MAX_SAFE_INTEGER + 1)
         | st.integers(max_value=-limits.MAX_SAFE_INTEGER - 1)
-        | st.builds(lambda a, c, b: a + c + b, st.text(max_size=10), _CONTROL, st.text(max_size=10))
+        # A control character inside text (at the edges some, like \x0b, are whitespace and trimmed)
+        | st.builds(lambda a, c, b: f"x{a}{c}{b}x", st.text(max_size=10), _CONTROL, st.text(max_size=10))
         | st.lists(_LETTERS, min_size=1, max_size=3)
     )
     return wrong if field == "eventapp_background" else wrong | _OBJECTS
