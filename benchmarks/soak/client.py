@@ -58,7 +58,7 @@ class Answer:
     retry_after: float | None
 
 
-def _retryable(answer: Answer) -> bool:
+def retryable(answer: Answer) -> bool:
     if answer.status is None or answer.status >= 500 or answer.status == 429:
         return True
     return (
@@ -119,7 +119,7 @@ class Integrator:
         while True:
             answer = self._post(planned)
             statuses.append(answer.status)
-            if not _retryable(answer) or time.monotonic() >= give_up_at:
+            if not retryable(answer) or time.monotonic() >= give_up_at:
                 return answer
             attempt += 1
             self._pause(attempt, answer)

@@ -83,8 +83,8 @@ class SoakConfig:
     updates_per_uid: int = 4
     duration_seconds: float | None = None  # stop sending after this long (the rest of the plan is dropped)
     visibility_timeout: int = 3
-    api_concurrency: int = 2
-    consumer_concurrency: int = 2
+    api_concurrency: int = 4
+    consumer_concurrency: int = 3
     drain_timeout_seconds: float = 900.0
     seed: int = 1
     faults: FaultPlan = field(default_factory=lambda: DEFAULT_FAULTS)
