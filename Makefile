@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
 	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack \
-	bench-accept openapi fuzz
+	bench-accept openapi fuzz soak
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
 	@echo "make test   - lint, type-check and run every test suite"
 	@echo "make bench  - run the benchmark commands and print their figures"
+	@echo "make soak   - load + fault soak of the local stack (SOAK_REQUESTS=3000 SOAK_CLIENTS=16 ...)"
 	@echo "make sam    - cfn-lint + sam validate --lint + sam build (arm64 to deploy, x86_64 to import here)"
 	@echo "make openapi - regenerate docs/openapi.json from the API's routes"
 	@echo "make fuzz   - the long fuzz run against the local stack (FUZZ_EXAMPLES=N, default 500)"
@@ -75,6 +76,11 @@ FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 $(BIN)/pytest -q -m fuzz tests/e2e; status=$$?; \
 		cat .local-stack/fuzz-figures.json; exit $$status
+
+# Load + fault soak of the local stack (docs/RELIABILITY.md, "Soak"): thousands of requests while faults are
+# injected, then the invariants; exits non-zero if one fails. Size and faults: SOAK_* variables or SOAK_ARGS.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .tools .pytest_cache .mypy_cache .ruff_cache

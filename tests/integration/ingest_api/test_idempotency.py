@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import boto3
 import pytest
 
 from ingestctl.template import CreatedResources
@@ -14,6 +16,7 @@ from session_ingest.domain.models import RequestOutcome, RequestStatus
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint
+from session_ingest.service.ingest import NOT_QUEUED_REASON
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient, FakeClock
@@ -128,7 +131,7 @@ def test_a_repeat_while_the_first_is_in_flight_is_a_409(
     assert queue.drain() == []
 
 
-def test_a_request_that_died_before_queuing_does_not_block_its_key(
+def test_a_request_that_died_before_queuing_is_finished_under_its_own_id(
     api: ApiClient, deps: IngestDependencies, clock: FakeClock, queue: QueueReader
 ) -> None:
     # Given a claim left unconfirmed by a request that died before sending
@@ -136,12 +139,71 @@ def test_a_request_that_died_before_queuing_does_not_block_its_key(
     # When the client retries after the in-flight period
     clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
     result = api.post(BODY, idempotency_key="order-1")
-    # Then the retry takes the key over and is queued under its own id
+    # Then the first request is queued under its own id, with its own accept time
     assert result.status == 200
-    assert result.body["request_id"] != dead.request_id
-    assert [body["request_id"] for body in queue.bodies()] == [result.body["request_id"]]
-    # And a further repeat replays the retry's response
+    assert result.body["request_id"] == dead.request_id
+    (message,) = queue.bodies()
+    assert message["request_id"] == dead.request_id
+    stored = deps.requests.get_outcome(dead.request_id)
+    assert stored is not None
+    assert datetime.fromisoformat(message["accepted_at"]) == stored.accepted_at
+    # And a further repeat replays it without queuing anything
     assert api.post(BODY, idempotency_key="order-1").body == result.body
+    assert queue.bodies() == []
+
+
+def test_a_request_that_died_after_queuing_is_not_queued_twice_under_two_ids(
+    api: ApiClient, deps: IngestDependencies, clock: FakeClock, queue: QueueReader
+) -> None:
+    # Given a request whose message was sent, but whose Lambda timed out before confirming the key
+    dead = _claim_left_by_a_request_that_died(deps, api, clock)
+    boto3.client("sqs").send_message(
+        QueueUrl=queue.url, MessageBody=json.dumps({"request_id": dead.request_id})
+    )
+    # When the client, told to retry, repeats it after the in-flight period
+    clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    result = api.post(BODY, idempotency_key="order-1")
+    # Then it gets the first request's id, and what is queued is that request again (the consumer
+    # finalises a request id once, so the copy is a redelivery), never a second request
+    assert result.body["request_id"] == dead.request_id
+    assert [body["request_id"] for body in queue.bodies()] == [dead.request_id, dead.request_id]
+
+
+def test_a_request_already_processed_is_replayed_without_queuing_it_again(
+    api: ApiClient, deps: IngestDependencies, clock: FakeClock, queue: QueueReader, aws: CreatedResources
+) -> None:
+    # Given a request that was queued and processed, but whose key was never confirmed
+    dead = _claim_left_by_a_request_that_died(deps, api, clock)
+    boto3.client("dynamodb").update_item(
+        TableName=aws.tables["RequestsTable"],
+        Key={"pk": {"S": f"REQUEST#{dead.request_id}"}},
+        UpdateExpression="SET #s = :processed",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":processed": {"S": "processed"}},
+    )
+    # When the client repeats it after the in-flight period
+    clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    result = api.post(BODY, idempotency_key="order-1")
+    # Then the first request id comes back and nothing is queued
+    assert result.body == {"success": True, "request_id": dead.request_id}
+    assert queue.bodies() == []
+
+
+def test_a_request_whose_send_failed_is_queued_again_under_its_own_id(
+    api: ApiClient, deps: IngestDependencies, clock: FakeClock, queue: QueueReader
+) -> None:
+    # Given a request whose send failed and was recorded, but whose key could not be released
+    dead = _claim_left_by_a_request_that_died(deps, api, clock)
+    deps.requests.mark_not_queued(dead.request_id, NOT_QUEUED_REASON)
+    # When the client retries after the in-flight period
+    clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    result = api.post(BODY, idempotency_key="order-1")
+    # Then that request is queued after all, and its outcome says queued again
+    assert result.body["request_id"] == dead.request_id
+    assert [body["request_id"] for body in queue.bodies()] == [dead.request_id]
+    reopened = deps.requests.get_outcome(dead.request_id)
+    assert reopened is not None
+    assert reopened.status is RequestStatus.QUEUED
 
 
 def test_a_replay_carries_the_current_windows_rate_limit_headers(api: ApiClient, clock: FakeClock) -> None:

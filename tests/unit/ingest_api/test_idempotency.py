@@ -20,18 +20,28 @@ def test_unacceptable_keys_are_refused(key: str) -> None:
         validated_key(key)
 
 
+NOW = 1_800_000_000
+FRESH = NOW - limits.IDEMPOTENCY_IN_FLIGHT_SECONDS
+ABANDONED_AT = NOW - limits.IDEMPOTENCY_IN_FLIGHT_SECONDS - 1
+
+
 @pytest.mark.parametrize(
-    ("queued", "same_body", "verdict"),
+    ("queued", "claimed_at", "same_body", "verdict"),
     [
-        (True, True, Repeat.REPLAY),
-        (True, False, Repeat.CONFLICT),
-        (False, True, Repeat.IN_FLIGHT),
-        (False, False, Repeat.CONFLICT),
+        (True, FRESH, True, Repeat.REPLAY),
+        (True, ABANDONED_AT, True, Repeat.REPLAY),
+        (True, FRESH, False, Repeat.CONFLICT),
+        (False, FRESH, True, Repeat.IN_FLIGHT),
+        (False, ABANDONED_AT, True, Repeat.ABANDONED),
+        (False, FRESH, False, Repeat.CONFLICT),
+        (False, ABANDONED_AT, False, Repeat.CONFLICT),
     ],
 )
-def test_a_repeat_is_judged_by_body_and_state(queued: bool, same_body: bool, verdict: Repeat) -> None:
+def test_a_repeat_is_judged_by_body_state_and_age(
+    queued: bool, claimed_at: int, same_body: bool, verdict: Repeat
+) -> None:
     # Given a stored claim, and a repeat with the same or another body
-    stored = StoredClaim("r-1", sha256_hex(b"body"), queued)
+    stored = StoredClaim("r-1", sha256_hex(b"body"), queued, claimed_at)
     body = b"body" if same_body else b"other"
-    # Then the verdict follows SPEC §7
-    assert judge_repeat(stored, sha256_hex(body)) is verdict
+    # Then the verdict follows SPEC §7 (an unconfirmed claim past the in-flight period is abandoned)
+    assert judge_repeat(stored, sha256_hex(body), NOW) is verdict

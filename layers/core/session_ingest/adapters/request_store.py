@@ -92,16 +92,11 @@ def _claim_put(claim: IdempotencyClaim, now: datetime) -> dict[str, Any]:
         "Put": {
             "TableName": get_settings().requests_table,
             "Item": item,
-            # Free, expired (TTL deletes lazily), or left unconfirmed by a request that died in flight.
-            "ConditionExpression": (
-                "attribute_not_exists(pk) OR expires_at < :now"
-                " OR (queued = :false AND claimed_at < :stale_before)"
-            ),
-            "ExpressionAttributeValues": {
-                ":now": {"N": str(epoch)},
-                ":false": {"BOOL": False},
-                ":stale_before": {"N": str(epoch - limits.IDEMPOTENCY_IN_FLIGHT_SECONDS)},
-            },
+            # Free, or expired (TTL deletes lazily). A claim left unconfirmed by a request that died in
+            # flight is not taken over here: that request may have been queued, so a repeat finishes it
+            # under its own id (service.ingest) instead of queuing the body again under a new one.
+            "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(epoch)}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
@@ -109,7 +104,12 @@ def _claim_put(claim: IdempotencyClaim, now: datetime) -> dict[str, Any]:
 
 def _stored_claim(item: dict[str, Any]) -> StoredClaim:
     values = from_item(item)
-    return StoredClaim(values["request_id"], values["body_sha256"], bool(values.get("queued", False)))
+    return StoredClaim(
+        values["request_id"],
+        values["body_sha256"],
+        bool(values.get("queued", False)),
+        int(values.get("claimed_at", 0)),
+    )
 
 
 class RequestStore:
@@ -184,6 +184,28 @@ class RequestStore:
                 ":reason": {"L": [{"S": reason}]},
             },
         )
+
+    def reopen(self, outcome: RequestOutcome, not_queued_reason: str) -> bool:
+        """Store a request `queued` again when it is known never to have reached the queue (its item is
+        missing, or failed with `not_queued_reason`). False when the item says otherwise by now."""
+        try:
+            client("dynamodb").put_item(
+                TableName=self._table,
+                Item=_request_item(outcome),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#status = :failed AND contains(#errors, :not_queued))"
+                ),
+                ExpressionAttributeNames={"#status": "status", "#errors": "errors"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": RequestStatus.FAILED.value},
+                    ":not_queued": {"S": not_queued_reason},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def release_claim(self, claim: IdempotencyClaim) -> None:
         """Give the key back after a failed send, so the client's retry with it can succeed."""

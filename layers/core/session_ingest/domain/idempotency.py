@@ -6,10 +6,11 @@ request item, marked `queued` only after SQS accepted the message, and deleted a
 failed. A repeat therefore meets one of:
 - a queued claim with the same body: the first response is replayed (same request id);
 - any claim with a different body: 422 idempotency_conflict;
-- an unconfirmed claim with the same body: the first request is still in flight (or died between
-  storing and queuing) - 409, retry shortly. A claim left unconfirmed for longer than
-  IDEMPOTENCY_IN_FLIGHT_SECONDS belongs to a request that cannot still succeed, and the store lets a
-  retry take it over, so a crash never blocks a key for its whole retention.
+- an unconfirmed claim with the same body: the first request is still in flight - 409, retry shortly;
+- an unconfirmed claim older than IDEMPOTENCY_IN_FLIGHT_SECONDS: the first request stopped somewhere
+  between storing and confirming (its Lambda crashed or timed out), possibly *after* its message was
+  sent. The repeat finishes that request under its own id instead of queuing the body again under a
+  new one, so a crash never blocks a key and never makes one key two requests.
 """
 
 from __future__ import annotations
@@ -57,16 +58,22 @@ class StoredClaim:
     request_id: str
     body_sha256: str
     queued: bool
+    claimed_at: int = 0  # epoch seconds
 
 
 class Repeat(StrEnum):
     REPLAY = "replay"
     CONFLICT = "conflict"
     IN_FLIGHT = "in_flight"
+    ABANDONED = "abandoned"  # unconfirmed past IDEMPOTENCY_IN_FLIGHT_SECONDS: finish the first request
 
 
-def judge_repeat(existing: StoredClaim, body_sha256: str) -> Repeat:
+def judge_repeat(existing: StoredClaim, body_sha256: str, now_epoch: float) -> Repeat:
     """What a request repeating an existing key gets."""
     if existing.body_sha256 != body_sha256:
         return Repeat.CONFLICT
-    return Repeat.REPLAY if existing.queued else Repeat.IN_FLIGHT
+    if existing.queued:
+        return Repeat.REPLAY
+    if existing.claimed_at < now_epoch - limits.IDEMPOTENCY_IN_FLIGHT_SECONDS:
+        return Repeat.ABANDONED
+    return Repeat.IN_FLIGHT

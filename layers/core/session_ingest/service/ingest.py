@@ -12,7 +12,7 @@ accepted request is counted by the same transaction that stores it (two AWS call
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -219,7 +219,7 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
         raise _rate_limited(deps, screened.window) from None
     except KeyAlreadyClaimed as repeat:
         assert claim is not None  # only a claim can be already claimed
-        return _answer_repeat(deps, screened.window, repeat.existing, claim)
+        return _answer_repeat(deps, screened, repeat.existing, claim)
     except StoreUnavailable as error:
         logger.error("request not stored", extra={"reason": str(error)})
         raise EnqueueFailed from error
@@ -257,16 +257,49 @@ def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
 
 
 def _answer_repeat(
-    deps: IngestDependencies, window: RateWindow, existing: StoredClaim, claim: IdempotencyClaim
+    deps: IngestDependencies, screened: _Screened, existing: StoredClaim, claim: IdempotencyClaim
 ) -> Accepted:
-    verdict = judge_repeat(existing, claim.body_sha256)
+    verdict = judge_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
     if verdict is Repeat.IN_FLIGHT:
         raise IdempotencyInProgress(retry_after_seconds=1)
+    if verdict is Repeat.ABANDONED:
+        return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
     record_replayed()
-    return Accepted(existing.request_id, _known_state(deps, window), replayed=True)
+    return Accepted(existing.request_id, _known_state(deps, screened.window), replayed=True)
+
+
+def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> Accepted:
+    """Finish a request that stopped between storing and confirming its key, under its own id.
+
+    It may have died before its send, or after it (a Lambda timeout): sending its envelope again is safe
+    either way, because the consumer finalises a request id once and treats a second copy as a
+    redelivery. A request known never to have been queued is stored `queued` again first. Its accept
+    time stays the first one. Any AWS error here is a 503: the client's retry resumes again.
+    """
+    try:
+        first = deps.requests.get_outcome(claim.request_id)
+        if first is None or (first.status is RequestStatus.FAILED and NOT_QUEUED_REASON in first.errors):
+            first = RequestOutcome(
+                request_id=claim.request_id,
+                endpoint_id=screened.config.endpoint_id,
+                status=RequestStatus.QUEUED,
+                accepted_at=first.accepted_at if first is not None else deps.clock.now(),
+                warnings=screened.mapped.warnings,
+            )
+            if not deps.requests.reopen(first, NOT_QUEUED_REASON):
+                raise IdempotencyInProgress(retry_after_seconds=1)  # another repeat is resuming it
+        if first.status is RequestStatus.QUEUED:
+            deps.send(_envelope(screened, first))
+        deps.requests.confirm_claim(claim)
+    except (ClientError, BotoCoreError, QueueUnavailable) as error:
+        logger.error("abandoned request not resumed", extra={"reason": str(error)})
+        raise EnqueueFailed from error
+    record_accepted()  # the first invocation stopped before counting it
+    logger.info("abandoned request resumed", extra={"original_request_id": claim.request_id})
+    return Accepted(claim.request_id, _known_state(deps, screened.window), replayed=True)
 
 
 def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: IdempotencyClaim | None) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ingestctl.local.demo import create_demo_endpoint, instructions, use_stack
+from ingestctl.local.faults import FAULTS_VARIABLE, InvalidFaultSpec, parse_fault_plan
 from ingestctl.local.moto_server import PortInUse
 from ingestctl.local.runtime import WorkerStartupError
 from ingestctl.local.stack import LocalStack, StackOptions
@@ -45,11 +46,23 @@ def up(
     api_concurrency: Annotated[int, typer.Option(min=1, help="Warm ingest API environments.")] = 2,
     consumer_concurrency: Annotated[int, typer.Option(min=1, help="Consumer pollers.")] = 2,
     template: Annotated[Path, typer.Option(hidden=True, exists=True, dir_okay=False)] = TEMPLATE_PATH,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            envvar=FAULTS_VARIABLE,
+            help="Soak tests: inject faults at the functions' AWS calls, e.g. "
+            "'throttle=0.05,record_error=0.02' (see docs/RELIABILITY.md).",
+        ),
+    ] = None,
     report_file: Annotated[
         Path | None, typer.Option(hidden=True, help="Write peak memory and invocation counts here on exit.")
     ] = None,
 ) -> None:
     """Start moto, the template's tables and queues, the API and the consumer; run until interrupted."""
+    try:
+        fault_plan = parse_fault_plan(faults) if faults else None
+    except InvalidFaultSpec as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -66,6 +79,7 @@ def up(
         visibility_timeout=visibility_timeout,
         api_concurrency=api_concurrency,
         consumer_concurrency=consumer_concurrency,
+        faults=fault_plan,
     )
     stack = LocalStack(options)
     try:
@@ -103,4 +117,6 @@ def up(
     )
     if report_file is not None:
         invocations = {name: pool.invocations for name, pool in stack.pools.items()}
-        report_file.write_text(json.dumps({"peak_memory_mib": peak, "invocations": invocations}))
+        replaced = {name: pool.replaced for name, pool in stack.pools.items()}
+        report = {"peak_memory_mib": peak, "invocations": invocations, "replaced_environments": replaced}
+        report_file.write_text(json.dumps(report))

@@ -145,6 +145,7 @@ class FunctionPool:
         self._lock = threading.Lock()
         self.peak_memory_kib = 0
         self.invocations = 0
+        self.replaced = 0  # environments lost (crash, timeout) and replaced, as Lambda does
 
     @property
     def size(self) -> int:
@@ -178,6 +179,8 @@ class FunctionPool:
         except _WorkerLost as lost:
             lost.worker.kill()
             self._forget(lost.worker)
+            with self._lock:
+                self.replaced += 1
             worker = None
             with contextlib.suppress(InvocationError):  # logged; the next invocation tries again
                 worker = self._spawn_ready()

@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from ingestctl.local.api_docs import ApiDocs
 from ingestctl.local.api_gateway import ApiGateway, RouteTable, compile_route
 from ingestctl.local.emf import MetricsPublisher
+from ingestctl.local.faults import FAULTS_VARIABLE, FaultPlan
 from ingestctl.local.functions import FunctionSpec, function_specs
 from ingestctl.local.logs import LogRouter
 from ingestctl.local.moto_server import MotoServer, ensure_port_free
@@ -51,6 +52,8 @@ class StackOptions:
     api_concurrency: int = 2
     consumer_concurrency: int = 2
     log_dir: Path = LOG_DIR
+    # Soak tests: faults injected at the functions' AWS calls (ingestctl.local.faults).
+    faults: FaultPlan | None = None
 
 
 class LocalStack:
@@ -135,6 +138,12 @@ class LocalStack:
             environment = lambda_environment(
                 spec, spec.resolved_environment(self.created, parameters), aws, dict(os.environ)
             )
+            if self.options.faults is not None and self.options.faults.active:
+                plan = self.options.faults.for_function(
+                    sqs_fed=bool(spec.sqs_sources), api=bool(spec.api_routes)
+                )
+                environment[FAULTS_VARIABLE] = plan.model_dump_json()
+                self.router.stack(f"{spec.logical_id}: injecting faults: {plan.describe()}")
             pool = FunctionPool(spec, environment, max(size, 1), self.router)
             self.pools[spec.logical_id] = pool
         errors: list[BaseException] = []

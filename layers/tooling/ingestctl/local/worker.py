@@ -3,7 +3,9 @@
 Started by `runtime.FunctionPool` as `python -m ingestctl.local.worker FD` with the function's
 environment and its CodeUri as working directory (the task root, first on sys.path under `-m`, as on
 Lambda). Invocations arrive as JSON on the socket FD; stdout and stderr are the function's log stream,
-read by the parent (EMF metric lines included), exactly as Lambda reads them.
+read by the parent (EMF metric lines included), exactly as Lambda reads them. With INGEST_LOCAL_FAULTS
+set (soak tests), faults are injected at the function's AWS calls (`ingestctl.local.faults`); the
+function's code is unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from ingestctl.local import faults
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -110,6 +114,7 @@ def main(argv: list[str]) -> int:
     connection = Connection(int(argv[1]))
     started = time.perf_counter()
     try:
+        faults.install_from_environment()  # soak tests only: before any AWS client exists
         handler = load_handler(Path(os.environ["LAMBDA_TASK_ROOT"]), os.environ["_HANDLER"])
     except Exception as exc:
         traceback.print_exc()
