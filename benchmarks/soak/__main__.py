@@ -18,6 +18,7 @@ from benchmarks.soak.verify import render
 from ingestctl.local.faults import FaultPlan, parse_fault_plan
 
 DEFAULTS = SoakConfig()
+EXPECTED_REQUESTS_PER_SECOND = 10  # what the local stack accepts on two cores (sizes the kill period)
 
 
 def _env(name: str, default: Any) -> Any:
@@ -55,7 +56,10 @@ def parse_args(argv: list[str] | None = None) -> SoakConfig:
     parser.add_argument("--seed", type=int, default=_env("seed", DEFAULTS.seed))
     parser.add_argument("--faults", default=_env("faults", None), help="fault spec, or 'none'")
     args = parser.parse_args(argv)
-    faults = default_faults(int(args.requests), int(args.consumer_concurrency))
+    expected = int(args.requests)
+    if args.duration:  # a run cut short by --duration sends about this many (the kill period follows)
+        expected = min(expected, int(float(args.duration) * EXPECTED_REQUESTS_PER_SECOND))
+    faults = default_faults(expected, int(args.consumer_concurrency))
     if args.faults:
         faults = FaultPlan() if args.faults.strip().lower() == "none" else parse_fault_plan(args.faults)
     return SoakConfig(
