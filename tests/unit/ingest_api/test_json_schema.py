@@ -61,6 +61,26 @@ def test_an_invalid_schema_is_refused_when_configured(schema: dict[str, Any]) ->
         check_json_schema(schema)
 
 
+@pytest.mark.parametrize(
+    "reference", ["https://example.com/session.json", "other.json#/defs/x", "urn:example:session"]
+)
+def test_a_reference_outside_the_schema_is_refused_when_configured(reference: str) -> None:
+    # Given a schema whose property refers to a document it does not contain
+    schema = {"properties": {"session": {"$ref": reference}}}
+    # When/Then configuring it is refused (it is never fetched, so it could never resolve)
+    with pytest.raises(InvalidJsonSchema, match="outside the schema"):
+        check_json_schema(schema)
+
+
+def test_a_local_reference_is_accepted_and_applied() -> None:
+    # Given a schema referring to its own definitions
+    schema = {"$defs": {"code": {"type": "string"}}, "properties": {"code": {"$ref": "#/$defs/code"}}}
+    # When it is configured and a payload breaks it
+    check_json_schema(schema)
+    # Then the local reference is applied
+    assert schema_errors({"code": 7}, schema)[0].field == "code"
+
+
 def test_the_schema_draft_is_taken_from_the_schema() -> None:
     draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "integer"}]}
     check_json_schema(draft7)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from session_ingest import limits
@@ -38,6 +38,25 @@ def check_json_schema(schema: dict[str, Any]) -> None:
         cls.check_schema(schema)
     except SchemaError as error:
         raise InvalidJsonSchema(f"invalid JSON Schema: {error.message}") from error
+    external = next(_external_references(schema), None)
+    if external is not None:
+        # Never fetched, so it could never resolve: refuse it now rather than fail every payload later.
+        raise InvalidJsonSchema(
+            f"$ref {external!r} points outside the schema; only local '#…' references work"
+        )
+
+
+def _external_references(node: Any) -> Iterator[str]:
+    """Every `$ref`/`$dynamicRef` of the schema that does not point inside it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
+                yield value
+            else:
+                yield from _external_references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _external_references(item)
 
 
 @functools.lru_cache(maxsize=128)
