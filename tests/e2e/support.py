@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
-from session_ingest.service.endpoints import create_endpoint
 from tests.e2e.conftest import HttpAnswer, http
 from tests.support.openapi_contract import DRY_RUN, INGEST, OUTCOME
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import create_token, revoke_token
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from session_ingest.adapters.endpoint_store import EndpointStore
 from session_ingest.domain.tokens import issue_token
-from session_ingest.service.endpoints import create_token, revoke_token
 from tests.e2e.conftest import eventually
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
 from tests.support.openapi_contract import DRY_RUN, INGEST, OPERATIONS, OUTCOME, assert_documented

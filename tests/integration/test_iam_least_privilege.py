@@ -19,11 +19,11 @@ import pytest
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.template import CreatedResources, resolved_resources
 from session_ingest.adapters.aws import client
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
 from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
 from session_ingest.domain.models import RequestOutcome, RequestStatus
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import NOT_QUEUED_REASON
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items

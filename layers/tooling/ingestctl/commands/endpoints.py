@@ -16,10 +16,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingestctl.admin import endpoints
 from ingestctl.resources import configure
 from session_ingest.domain.json_body import parse_json_body
 from session_ingest.errors import MalformedJson
-from session_ingest.service import endpoints
 from session_ingest.service.request_outcomes import describe_request
 
 EXIT_FAILED = 1

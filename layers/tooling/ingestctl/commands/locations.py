@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ingestctl.admin.locations import LocationsRepository
 from ingestctl.commands.json_output import emit, fail
 from ingestctl.resources import configure
-from session_ingest.adapters.locations import LocationsRepository
 
 app = typer.Typer(help="Manage the locations of an event.", no_args_is_help=True)
 
