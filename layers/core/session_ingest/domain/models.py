@@ -43,6 +43,10 @@ class EndpointConfig(BaseModel):
     rate_limit_per_minute: int = Field(default=limits.DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1)
     enabled: bool = True
     created_at: datetime
+    # Version of the settings that shape a request (mapping, schema, rate limit): 1 at creation, one more
+    # per `endpoint update`; recorded on each accepted request's outcome.
+    config_version: int = Field(default=1, ge=1)
+    updated_at: datetime | None = None
 
 
 class IngestWarning(BaseModel):
