@@ -32,7 +32,8 @@ Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical 
 
 # Granted ahead of code that will need them; each must still be unused (then it moves out of here).
 PENDING: dict[str, set[Grant]] = {
-    "IngestApiFunction": set(),
+    # The integrator's request listing (GET …/{endpoint_id}/requests), whose route comes next.
+    "IngestApiFunction": {("dynamodb:Query", "RequestsTable/index/EndpointRequestsIndex")},
     "IngestConsumerFunction": set(),
 }
 # What Lambda's SQS event source mapping does with the function's role (not the function's code).
