@@ -90,7 +90,7 @@ def run(requests: int) -> None:
     from moto import mock_aws
 
     from ingestctl.admin.endpoints import create_endpoint
-    from ingestctl.template import create_resources
+    from ingestctl.local.template import create_resources
     from session_ingest.adapters.aws import client, reset_clients
     from tests.fixtures import reference_session_payload
     from tests.support.ingest_api import ApiClient, HttpResult

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ingestctl.admin import sessions as uid_lookup
 from ingestctl.cli import app
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from tests.support.consumer import EVENT_ID, accept_and_deliver, at, make_envelope
 

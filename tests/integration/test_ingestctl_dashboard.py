@@ -10,7 +10,7 @@ import boto3
 from typer.testing import CliRunner
 
 from ingestctl.cli import app
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 
 NAMESPACE = "SessionIngest"
 

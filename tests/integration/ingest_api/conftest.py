@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
 from tests.support.ingest_api import ApiClient, FakeClock

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ingestctl.cli import app
 from ingestctl.commands.failures import EXIT_BAD_INPUT
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ingestctl.admin.endpoints import CreatedEndpoint, get_endpoint
 from ingestctl.cli import app
 from ingestctl.commands.failures import EXIT_BAD_INPUT, EXIT_FAILED
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.adapters.endpoint_store import ConfigChanged, EndpointStore, event_owner_key
 from tests.fixtures import reference_session_payload

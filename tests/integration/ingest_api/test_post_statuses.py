@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.rate_limit import RateWindow
 from tests.fixtures import reference_session_payload

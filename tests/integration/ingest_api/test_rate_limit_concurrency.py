@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 
 from ingestctl.admin.endpoints import create_endpoint
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.errors import MalformedJson, RateLimited
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies

@@ -7,7 +7,7 @@ import uuid
 import boto3
 
 from ingestctl.admin.endpoints import create_endpoint
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.service.dependencies import IngestDependencies
 from tests.fixtures import reference_session_payload

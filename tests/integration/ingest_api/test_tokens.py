@@ -11,7 +11,7 @@ import pytest
 
 import ingest_api_handler
 from ingestctl.admin.endpoints import create_token, get_endpoint, revoke_token
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.observability import logger
 from tests.fixtures import reference_session_payload

@@ -9,7 +9,7 @@ import pytest
 
 from ingestctl.admin.dashboard import FIGURES, window_ending
 from ingestctl.commands.dashboard import sparkline
-from ingestctl.template import load_template
+from ingestctl.local.template import load_template
 
 
 def _template_dashboard_metrics() -> set[str]:
