@@ -2,9 +2,9 @@
 
 1. Starts the local stack (free ports, a short visibility timeout, `--faults`), creates the endpoints.
 2. Concurrent integrators post the planned requests (`workload`), retrying like good clients (`client`).
-3. Waits for the ingest queue to drain, lists the DLQ (`ingestctl dlq list`'s code: outcomes of
-   dead-lettered requests become `failed` with their reason), reads every request item, idempotency
-   claim and session of the soak's endpoints, and the faults the workers logged.
+3. Waits for the ingest queue to drain, lists the DLQ (`ingestctl dlq list`'s code, read-only: the
+   consumer already made dead-lettered outcomes `failed` with their reason), reads every request item,
+   idempotency claim and session of the soak's endpoints, and the faults the workers logged.
 4. Stops the stack and checks the invariants (`verify`).
 """
 

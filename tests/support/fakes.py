@@ -16,7 +16,7 @@ from typing import Any
 from session_ingest.adapters.endpoint_store import StoredEndpoint
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.matching import ClaimWrite
-from session_ingest.domain.models import IngestWarning, RequestOutcome
+from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.request_lifecycle import (
     FailureKind,
@@ -93,7 +93,7 @@ class UnitsOfWork:
         return unit
 
 
-def _plain(outcome: RequestOutcome) -> dict[str, Any]:
+def _plain(outcome: StoredOutcome) -> dict[str, Any]:
     return outcome.model_dump(mode="json")
 
 
@@ -102,7 +102,7 @@ class InMemoryRequestLedger:
     raise StoreUnavailable."""
 
     def __init__(self) -> None:
-        self.outcomes: dict[str, RequestOutcome] = {}
+        self.outcomes: dict[str, StoredOutcome] = {}
         self.claims: dict[tuple[str, str], tuple[StoredClaim, int]] = {}  # -> (claim, expires_at)
         self.counts: dict[tuple[str, int], int] = {}
         self.unavailable: set[str] = set()
@@ -127,7 +127,7 @@ class InMemoryRequestLedger:
 
         return fake_item(check, apply)
 
-    def new_request(self, outcome: RequestOutcome) -> TransactItem:
+    def new_request(self, outcome: StoredOutcome) -> TransactItem:
         self._call("new_request")
 
         def check() -> dict[str, Any] | None:
@@ -192,7 +192,7 @@ class InMemoryRequestLedger:
         )
         return True
 
-    def reopen(self, outcome: RequestOutcome) -> bool:
+    def reopen(self, outcome: StoredOutcome) -> bool:
         self._call("reopen")
         stored = self.outcomes.get(outcome.request_id)
         current = None if stored is None else stored.status
@@ -216,11 +216,11 @@ class InMemoryRequestLedger:
             expires,
         )
 
-    def get(self, request_id: str) -> RequestOutcome | None:
+    def get(self, request_id: str) -> StoredOutcome | None:
         self._call("get")
         return self.outcomes.get(request_id)
 
-    def outcome_and_count(self, request_id: str, window: RateWindow) -> tuple[RequestOutcome | None, int]:
+    def outcome_and_count(self, request_id: str, window: RateWindow) -> tuple[StoredOutcome | None, int]:
         self._call("outcome_and_count")
         return self.outcomes.get(request_id), self.counts.get((window.endpoint_id, window.start), 0)
 
@@ -256,8 +256,8 @@ class InMemoryRequestLedger:
 
         return fake_item(check, apply)
 
-    def outcome_in(self, item: dict[str, Any] | None) -> RequestOutcome | None:
-        return None if item is None else RequestOutcome.model_validate(item)
+    def outcome_in(self, item: dict[str, Any] | None) -> StoredOutcome | None:
+        return None if item is None else StoredOutcome.model_validate(item)
 
     def mark_failed(
         self,
@@ -305,13 +305,13 @@ class InMemoryRequestLedger:
         )
         return True
 
-    def _whole(self, ref: RequestRef) -> RequestOutcome:
+    def _whole(self, ref: RequestRef) -> StoredOutcome:
         stored = self.outcomes.get(ref.request_id)
         if stored is not None:
             return stored
         assert ref.endpoint_id is not None
         assert ref.accepted_at is not None
-        return RequestOutcome(
+        return StoredOutcome(
             request_id=ref.request_id,
             endpoint_id=ref.endpoint_id,
             status=RequestStatus.QUEUED,

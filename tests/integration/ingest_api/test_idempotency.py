@@ -12,7 +12,7 @@ import pytest
 from ingestctl.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
-from session_ingest.domain.models import RequestOutcome, RequestStatus
+from session_ingest.domain.models import RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint
@@ -106,7 +106,7 @@ def _claim_left_by_a_request_that_died(
     """Store what a Lambda writes before sending to SQS, then 'die' before sending."""
     request_id = str(uuid.uuid4())
     claim = IdempotencyClaim(api.endpoint_id, sha256_hex("order-1"), sha256_hex(BODY), request_id)
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=request_id,
         endpoint_id=api.endpoint_id,
         status=RequestStatus.QUEUED,

@@ -13,7 +13,7 @@ from session_ingest import limits
 from session_ingest.adapters.endpoint_store import StoredEndpoint
 from session_ingest.adapters.queue_publisher import QueueUnavailable
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
-from session_ingest.domain.models import EndpointConfig, FailureKind, RequestOutcome, RequestStatus
+from session_ingest.domain.models import EndpointConfig, FailureKind, RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.tokens import StoredToken, issue_token
 from session_ingest.errors import (
@@ -27,7 +27,7 @@ from session_ingest.errors import (
 )
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.ingest import IngestRequest, accept_payload, stage_acceptance
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.ports import Exhausted
 from session_ingest.service.request_outcomes import NOT_QUEUED_REASON
 from tests.support.fakes import InMemoryEndpoints, InMemoryQueue, InMemoryRequestLedger, UnitsOfWork
@@ -62,7 +62,7 @@ class World:
         return RateWindow.containing(ENDPOINT_ID, LIMIT, self.clock.now().timestamp())
 
 
-def _never_previewed(*_: object) -> MatchPreview:
+def _never_previewed(*_: object) -> DryRunMatch:
     raise AssertionError("accept_payload never previews a match")
 
 
@@ -195,7 +195,7 @@ def _died_before_sending(world: World) -> IdempotencyClaim:
     """What a Lambda that stored its request and claim, then died before the send, leaves behind."""
     request_id = str(uuid.uuid4())
     claim = IdempotencyClaim(ENDPOINT_ID, sha256_hex("order-1"), sha256_hex(BODY), request_id)
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=request_id, endpoint_id=ENDPOINT_ID, status=RequestStatus.QUEUED, accepted_at=T0
     )
     stage_acceptance(world.deps, outcome, world.window(), claim).commit()
@@ -246,7 +246,7 @@ def test_an_abandoned_request_another_repeat_is_resuming_is_told_to_retry(world:
     world.clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
     original_reopen = world.ledger.reopen
 
-    def lose_the_race(outcome: RequestOutcome) -> bool:
+    def lose_the_race(outcome: StoredOutcome) -> bool:
         original_reopen(outcome)  # the other repeat
         return original_reopen(outcome)
 

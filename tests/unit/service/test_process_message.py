@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from session_ingest import limits
-from session_ingest.domain.models import EndpointType, FailureKind, RequestOutcome, RequestStatus
+from session_ingest.domain.models import EndpointType, FailureKind, RequestStatus, StoredOutcome
 from session_ingest.domain.sessions import StoredSession, UidClaim
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -49,12 +49,12 @@ class World:
             payload={"session": record},
             record=record,
         )
-        self.ledger.outcomes[request_id] = RequestOutcome(
+        self.ledger.outcomes[request_id] = StoredOutcome(
             request_id=request_id, endpoint_id=ENDPOINT_ID, status=RequestStatus.QUEUED, accepted_at=T0
         )
         return envelope
 
-    def outcome(self, request_id: str = "r-1") -> RequestOutcome:
+    def outcome(self, request_id: str = "r-1") -> StoredOutcome:
         return self.ledger.outcomes[request_id]
 
 

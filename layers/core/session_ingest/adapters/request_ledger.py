@@ -20,9 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from session_ingest import limits
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
-from session_ingest.adapters.store_errors import CONDITION_FAILED, error_code, translate, translated
+from session_ingest.adapters.store_errors import CONDITION_FAILED, applied, error_code, translate, translated
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
-from session_ingest.domain.models import IngestWarning, RequestOutcome
+from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.request_lifecycle import (
     REACCEPTABLE_FAILURES,
@@ -105,7 +105,7 @@ class RequestLedger:
         the counter, so the count is known without a read)."""
         return {"Update": self._increment(window)}
 
-    def new_request(self, outcome: RequestOutcome) -> TransactItem:
+    def new_request(self, outcome: StoredOutcome) -> TransactItem:
         """The `queued` outcome of a newly accepted request."""
         return {
             "Put": {
@@ -187,13 +187,13 @@ class RequestLedger:
             },
         )
 
-    def reopen(self, outcome: RequestOutcome) -> bool:
+    def reopen(self, outcome: StoredOutcome) -> bool:
         """Store a request `queued` again when it is known never to have reached the queue (its item is
         missing, or failed `not_queued`). False when the item says otherwise by now."""
         kinds = sorted(REACCEPTABLE_FAILURES)
         kind_terms = " OR ".join(f"failure_kind = :kind_{kind.value}" for kind in kinds)
-        try:
-            client("dynamodb").put_item(
+        return applied(
+            lambda: client("dynamodb").put_item(
                 TableName=self.table_name,
                 Item=self._outcome_item(outcome),
                 ConditionExpression=f"attribute_not_exists(pk) OR (#status = :failed AND ({kind_terms}))",
@@ -203,13 +203,7 @@ class RequestLedger:
                     **{f":kind_{kind.value}": {"S": kind.value} for kind in kinds},
                 },
             )
-        except ClientError as error:
-            if error_code(error) == CONDITION_FAILED:
-                return False
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-        return True
+        )
 
     def release_claim(self, claim: IdempotencyClaim) -> None:
         """Give the key back after a failed send, so the client's retry with it can succeed."""
@@ -235,7 +229,7 @@ class RequestLedger:
                 },
             )
 
-    def get(self, request_id: str) -> RequestOutcome | None:
+    def get(self, request_id: str) -> StoredOutcome | None:
         """A request's outcome (strongly consistent read), or None."""
         with translated():
             response = client("dynamodb").get_item(
@@ -243,7 +237,7 @@ class RequestLedger:
             )
         return self.outcome_in(_plain(response.get("Item")))
 
-    def outcome_and_count(self, request_id: str, window: RateWindow) -> tuple[RequestOutcome | None, int]:
+    def outcome_and_count(self, request_id: str, window: RateWindow) -> tuple[StoredOutcome | None, int]:
         """A request's outcome and the window's exact count, in one consistent BatchGetItem."""
         keys: list[dict[str, Any]] = [request_key(request_id), counter_key(window.endpoint_id, window.start)]
         found: list[dict[str, Any]] = []
@@ -307,9 +301,9 @@ class RequestLedger:
             }
         }
 
-    def outcome_in(self, item: dict[str, Any] | None) -> RequestOutcome | None:
+    def outcome_in(self, item: dict[str, Any] | None) -> StoredOutcome | None:
         """The outcome held by a plain item (as read, or as a failed condition returned it)."""
-        return None if item is None else RequestOutcome.model_validate(item)
+        return None if item is None else StoredOutcome.model_validate(item)
 
     def mark_failed(
         self,
@@ -381,7 +375,7 @@ class RequestLedger:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
-    def _outcome_item(self, outcome: RequestOutcome) -> dict[str, Any]:
+    def _outcome_item(self, outcome: StoredOutcome) -> dict[str, Any]:
         expires_at = int(outcome.accepted_at.timestamp()) + limits.REQUEST_RETENTION_SECONDS
         values = {
             "pk": request_key(outcome.request_id)["pk"]["S"],
@@ -404,8 +398,8 @@ class RequestLedger:
         names: dict[str, str],
         values: dict[str, Any],
     ) -> bool:
-        try:
-            client("dynamodb").update_item(
+        return applied(
+            lambda: client("dynamodb").update_item(
                 TableName=self.table_name,
                 Key=request_key(request_id),
                 UpdateExpression=update,
@@ -413,13 +407,7 @@ class RequestLedger:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error_code(error) == CONDITION_FAILED:
-                return False
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-        return True
+        )
 
 
 def _plain(item: dict[str, Any] | None) -> dict[str, Any] | None:

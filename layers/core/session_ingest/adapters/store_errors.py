@@ -5,7 +5,7 @@ Adapters wrap their DynamoDB calls in `translated()`, so no use case ever catche
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,3 +37,16 @@ def translated() -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as error:
         raise translate(error) from error
+
+
+def applied(write: Callable[[], object]) -> bool:
+    """Run one conditional write: True when applied, False when its condition was false."""
+    try:
+        write()
+    except ClientError as error:
+        if error_code(error) == CONDITION_FAILED:
+            return False
+        raise translate(error) from error
+    except BotoCoreError as error:
+        raise translate(error) from error
+    return True

@@ -118,7 +118,7 @@ class SessionRecord(BaseModel):
     eventapp_background: dict[str, str] | None = None
 
 
-class RequestOutcome(BaseModel):
+class StoredOutcome(BaseModel):
     """The outcome of an accepted request, as `GET …/requests/{id}` returns it (SPEC §4).
 
     Stored in the requests table under pk=REQUEST#<request_id> with these attribute names,

@@ -23,7 +23,7 @@ from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.adapters.unit_of_work import dynamo_unit_of_work
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import KnownCounts
-from session_ingest.service.match_preview import MatchPreview, MatchPreviewer, preview_match
+from session_ingest.service.match_preview import DryRunMatch, MatchPreviewer, preview_match
 from session_ingest.service.ports import (
     Clock,
     EndpointsPort,
@@ -70,7 +70,7 @@ def sessions_repository() -> SessionsRepository:
 def previewer(sessions: SessionsPort) -> MatchPreviewer:
     """The dry run's match preview, reading `sessions`."""
 
-    def preview(config: EndpointConfig, record: dict[str, Any]) -> MatchPreview:
+    def preview(config: EndpointConfig, record: dict[str, Any]) -> DryRunMatch:
         return preview_match(sessions, config, record)
 
     return preview

@@ -33,8 +33,8 @@ from session_ingest.domain.models import (
     EndpointConfig,
     IngestWarning,
     MappingResult,
-    RequestOutcome,
     RequestStatus,
+    StoredOutcome,
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
 from session_ingest.domain.tokens import bearer_token, secret_matches
@@ -57,7 +57,7 @@ from session_ingest.errors import (
 from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.ports import Committed, ConditionFailed, UnitOfWork
 from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
 
@@ -82,7 +82,7 @@ class IngestRequest:
 
 
 @dataclass(frozen=True)
-class Accepted:
+class AcceptedRequest:
     """The request is durably queued (or was, for a replay: `request_id` is then the first one's)."""
 
     request_id: str
@@ -94,13 +94,13 @@ class Accepted:
 class DryRun:
     record: dict[str, Any]
     warnings: list[IngestWarning]
-    match: MatchPreview
+    match: DryRunMatch
     rate: RateLimitState
 
 
 @dataclass(frozen=True)
 class OutcomeLookup:
-    outcome: RequestOutcome
+    outcome: StoredOutcome
     rate: RateLimitState
 
 
@@ -202,13 +202,13 @@ def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotenc
     return _Screened(config, window, raw, payload, mapped, key)
 
 
-def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> Accepted:
+def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> AcceptedRequest:
     """Validate, store and queue one payload. A 200 only ever follows a successful SQS send."""
     deps = deps or ingest_dependencies()
     screened = _screen(deps, request, with_idempotency=True)
     now = deps.clock.now()
     claim = _claim(screened, request.request_id)
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=request.request_id,
         endpoint_id=screened.config.endpoint_id,
         status=RequestStatus.QUEUED,
@@ -233,11 +233,11 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
     _enqueue(deps, _envelope(screened, outcome), claim)
     record_accepted()
     logger.info("request accepted", extra={"endpoint_id": screened.config.endpoint_id})
-    return Accepted(request.request_id, _known_state(deps, screened.window))
+    return AcceptedRequest(request.request_id, _known_state(deps, screened.window))
 
 
 def stage_acceptance(
-    deps: IngestDependencies, outcome: RequestOutcome, window: RateWindow, claim: IdempotencyClaim | None
+    deps: IngestDependencies, outcome: StoredOutcome, window: RateWindow, claim: IdempotencyClaim | None
 ) -> UnitOfWork:
     """The writes that accept a request, all or nothing: the rate counter's conditional increment, the
     `queued` outcome and, with an Idempotency-Key, its claim. A rate-limited or repeated request leaves
@@ -262,7 +262,7 @@ def _claim(screened: _Screened, request_id: str) -> IdempotencyClaim | None:
     )
 
 
-def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
+def _envelope(screened: _Screened, outcome: StoredOutcome) -> IngestEnvelope:
     assert screened.mapped.record is not None  # validate_payload guarantees a record
     return IngestEnvelope(
         request_id=outcome.request_id,
@@ -279,7 +279,7 @@ def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
 
 def _answer_repeat(
     deps: IngestDependencies, screened: _Screened, existing: StoredClaim, claim: IdempotencyClaim
-) -> Accepted:
+) -> AcceptedRequest:
     verdict = judge_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
@@ -289,10 +289,10 @@ def _answer_repeat(
         return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
     record_replayed()
-    return Accepted(existing.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(existing.request_id, _known_state(deps, screened.window), replayed=True)
 
 
-def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> Accepted:
+def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> AcceptedRequest:
     """Finish a request that stopped between storing and confirming its key, under its own id.
 
     It may have died before its send, or after it (a Lambda timeout): sending its envelope again is safe
@@ -303,7 +303,7 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
     try:
         first = deps.ledger.get(claim.request_id)
         if first is None or may_accept_again(first):
-            first = RequestOutcome(
+            first = StoredOutcome(
                 request_id=claim.request_id,
                 endpoint_id=screened.config.endpoint_id,
                 status=RequestStatus.QUEUED,
@@ -320,7 +320,7 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
         raise EnqueueFailed from error
     record_accepted()  # the first invocation stopped before counting it
     logger.info("abandoned request resumed", extra={"original_request_id": claim.request_id})
-    return Accepted(claim.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(claim.request_id, _known_state(deps, screened.window), replayed=True)
 
 
 def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: IdempotencyClaim | None) -> None:

@@ -18,7 +18,7 @@ from session_ingest.service.matching import find_match
 from session_ingest.service.ports import SessionsPort
 
 
-class MatchPreview(BaseModel):
+class DryRunMatch(BaseModel):
     """What the consumer would do with the record: create, or update the session found by `by`."""
 
     action: Literal["create", "update"]
@@ -26,17 +26,17 @@ class MatchPreview(BaseModel):
     resource_id: str | None = None
 
 
-MatchPreviewer = Callable[[EndpointConfig, dict[str, Any]], MatchPreview]
+MatchPreviewer = Callable[[EndpointConfig, dict[str, Any]], DryRunMatch]
 
 
-def preview_match(sessions: SessionsPort, config: EndpointConfig, record: Mapping[str, Any]) -> MatchPreview:
+def preview_match(sessions: SessionsPort, config: EndpointConfig, record: Mapping[str, Any]) -> DryRunMatch:
     """The consumer's read-only match for `record` in the endpoint's event.
 
     Raises ValueError for a resource id of another organisation (the mapper rejects those first).
     """
     keys = match_keys(record, config.organisation)
     match = find_match(sessions, config.event_id, keys)
-    return MatchPreview(
+    return DryRunMatch(
         action=match.decision.action.value,
         by=match.decision.by.value if match.decision.by is not None else None,
         resource_id=match.session.resource_id if match.session is not None else None,

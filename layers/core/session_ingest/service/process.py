@@ -52,7 +52,14 @@ from session_ingest.service import consumer_metrics
 from session_ingest.service import request_outcomes as outcomes
 from session_ingest.service.dependencies import ConsumerDependencies, consumer_dependencies
 from session_ingest.service.matching import Match, find_match
-from session_ingest.service.ports import CommitResult, Committed, ConditionFailed, NewSession, SessionChange
+from session_ingest.service.ports import (
+    CommitResult,
+    Committed,
+    ConditionFailed,
+    NewSession,
+    SessionChange,
+    UnitOfWork,
+)
 from session_ingest.service.request_outcomes import REQUEST_ITEM
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -262,11 +269,7 @@ def _create(
     outcomes.stage_processed(uow, deps.ledger, _ref(envelope), "created", resource_id, all_warnings, now)
     new = NewSession(envelope.event_id, envelope.organisation, number, fields, envelope.accepted_at)
     uow.add(SESSION_ITEM, deps.sessions.put_new_session(new, now))
-    for write in uid_plan.writes:
-        uow.add(
-            claim_item(write.organisation_uid),
-            deps.sessions.write_claim(envelope.event_id, envelope.organisation, write, now),
-        )
+    _stage_claims(uow, deps, envelope, uid_plan, now)
     if not isinstance(result := uow.commit(), Committed):
         return result
     consumer_metrics.count(consumer_metrics.SESSIONS_CREATED)
@@ -296,16 +299,22 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     if merge.applied or uid_plan.writes:
         change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid)
         uow.add(SESSION_ITEM, deps.sessions.update_session(change, now))
-    for write in uid_plan.writes:
-        uow.add(
-            claim_item(write.organisation_uid),
-            deps.sessions.write_claim(envelope.event_id, envelope.organisation, write, now),
-        )
+    _stage_claims(uow, deps, envelope, uid_plan, now)
     if not isinstance(result := uow.commit(), Committed):
         return result
     _report_update(envelope, session.resource_id, merge.stale, duplicate, now)
     logger.info("session updated", extra={"resource_id": session.resource_id, "by": match.decision.by})
     return ProcessResult(ProcessStatus.UPDATED, envelope.request_id, session.resource_id, tuple(warnings))
+
+
+def _stage_claims(
+    uow: UnitOfWork, deps: ConsumerDependencies, envelope: IngestEnvelope, plan: UidPlan, now: datetime
+) -> None:
+    for write in plan.writes:
+        uow.add(
+            claim_item(write.organisation_uid),
+            deps.sessions.write_claim(envelope.event_id, envelope.organisation, write, now),
+        )
 
 
 @dataclass(frozen=True)

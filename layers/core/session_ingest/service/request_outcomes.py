@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from session_ingest.domain.models import IngestWarning, RequestOutcome
+from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.request_lifecycle import FailureKind, Move, RequestRef, RequestStatus, is_allowed
 from session_ingest.domain.utc import format_utc
+from session_ingest.service.dependencies import request_ledger
 from session_ingest.service.ports import RequestLedgerPort, TransactItem, UnitOfWork
 
 NOT_QUEUED_REASON = "not queued: the client was told to retry"
@@ -23,7 +24,7 @@ UNKNOWN_REASON = "no failure reason was recorded"
 REQUEST_ITEM = "request"  # the outcome's name in a consumer's unit of work
 
 
-def outcome_view(outcome: RequestOutcome) -> dict[str, Any]:
+def outcome_view(outcome: StoredOutcome) -> dict[str, Any]:
     """The documented JSON shape, every key present (null when not yet known)."""
     return {
         "request_id": outcome.request_id,
@@ -39,10 +40,7 @@ def outcome_view(outcome: RequestOutcome) -> dict[str, Any]:
 
 def describe_request(request_id: str, ledger: RequestLedgerPort | None = None) -> dict[str, Any] | None:
     """Operator lookup of any request (no token, no endpoint check); None when unknown."""
-    if ledger is None:
-        from session_ingest.service.dependencies import request_ledger
-
-        ledger = request_ledger()
+    ledger = ledger or request_ledger()
     outcome = ledger.get(request_id)
     return None if outcome is None else outcome_view(outcome)
 
@@ -50,7 +48,7 @@ def describe_request(request_id: str, ledger: RequestLedgerPort | None = None) -
 # -- the API's moves ------------------------------------------------------------------------------------
 
 
-def may_accept_again(stored: RequestOutcome | None) -> bool:
+def may_accept_again(stored: StoredOutcome | None) -> bool:
     """A repeat may store its request `queued` again only when it is known never to have been queued."""
     if stored is None:
         return is_allowed(Move.ACCEPT, None)
@@ -105,7 +103,7 @@ def note_retry(ledger: RequestLedgerPort, request_id: str, reason: str, now: dat
     return ledger.note_retry(request_id, reason, now)
 
 
-def redelivery_of_final(stored: RequestOutcome | None) -> bool:
+def redelivery_of_final(stored: StoredOutcome | None) -> bool:
     """A message whose outcome is already final changes nothing when delivered again."""
     return stored is not None and stored.status is not RequestStatus.QUEUED
 
@@ -118,7 +116,7 @@ def requeue_for_redrive(ledger: RequestLedgerPort, request_id: str) -> bool:
     return ledger.requeue(request_id)
 
 
-def dead_letter_reason(stored: RequestOutcome | None) -> str:
+def dead_letter_reason(stored: StoredOutcome | None) -> str:
     """Why a message sits in the DLQ, as the consumer recorded it."""
     if stored is None:
         return UNKNOWN_REASON
