@@ -7,8 +7,13 @@ Guarantees and how they are kept:
   (`attribute_not_exists`); the loser is cancelled, re-runs matching, finds the claim and updates;
 - create then immediate update: matching reads key-addressed items with strongly consistent reads;
 - out-of-order delivery: per-field last-writer-wins by accept time, under optimistic locking (version);
-- failures: permanent ones end the outcome `failed` and consume the message; transient ones record the
-  reason on the outcome and leave the message to SQS redelivery (then the DLQ).
+- failures: permanent ones end the outcome `failed` (`invalid`) and consume the message; transient ones
+  record the reason on the outcome and leave the message to SQS redelivery; on the last receive SQS
+  allows, the outcome ends `failed` (`dead_lettered`) and the message goes to the DLQ.
+
+The writes of one attempt go to one unit of work under names (REQUEST_ITEM, SESSION_ITEM, `claim:<uid>`),
+so a cancelled commit says by name which condition failed. Which outcome move is made when is decided in
+service.request_outcomes.
 """
 
 from __future__ import annotations
