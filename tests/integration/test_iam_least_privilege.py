@@ -1,8 +1,8 @@
 """Each function's IAM role in template.yaml allows exactly the AWS calls its code makes.
 
 Both handlers are driven through their main paths against moto (accept, idempotent replay and
-conflict, dry run with match lookups, outcome lookup, rejected token, rate limit, create, update,
-duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
+conflict, dry run with match lookups, outcome lookup, request listing, rejected token, rate limit, create,
+update, duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
 IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
 and is checked against the role's statements. The reverse is checked too: every grant is used by some
 path, so a permission cannot outlive the code that needed it.
@@ -32,8 +32,7 @@ Grant = tuple[str, str]  # (IAM action, resource as "<logical id>" or "<logical 
 
 # Granted ahead of code that will need them; each must still be unused (then it moves out of here).
 PENDING: dict[str, set[Grant]] = {
-    # The integrator's request listing (GET …/{endpoint_id}/requests), whose route comes next.
-    "IngestApiFunction": {("dynamodb:Query", "RequestsTable/index/EndpointRequestsIndex")},
+    "IngestApiFunction": set(),
     "IngestConsumerFunction": set(),
 }
 # What Lambda's SQS event source mapping does with the function's role (not the function's code).
@@ -193,6 +192,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         assert api.post({"session": {"name": "Other", "location_resource_id": 999}}).status == 200
         assert api.post({"session": {"name": "Here", "location_resource_id": location["id"]}}).status == 200
         assert api.get_outcome(created.body["request_id"]).status == 200
+        assert api.list_requests(status="queued", limit="1").status == 200
         assert api.post({"session": {"name": "x"}}, token="not-a-token").status == 401
         # the queue refuses the message: the idempotency claim is released, the client told to retry
         with Stubber(client("sqs")) as refusing_queue:

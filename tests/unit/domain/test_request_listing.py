@@ -14,14 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from session_ingest import limits
-from session_ingest.domain.models import RequestStatus
+from session_ingest.domain.request_lifecycle import RequestStatus
 from session_ingest.domain.request_listing import (
-    InvalidListingQuery,
     ListingPosition,
     decode_cursor,
     encode_cursor,
     parse_listing_query,
 )
+from session_ingest.errors import InvalidListingQuery
 
 ENDPOINT = str(uuid.uuid4())
 OTHER_ENDPOINT = str(uuid.uuid4())

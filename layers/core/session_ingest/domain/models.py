@@ -142,3 +142,5 @@ class StoredOutcome(BaseModel):
     failure_kind: FailureKind | None = None
     last_error: str | None = None
     delivery_attempts: int = 0
+    # The endpoint's config_version the request was accepted under (None for requests stored before).
+    config_version: int | None = None

@@ -18,27 +18,20 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from session_ingest import limits
-from session_ingest.domain.models import RequestStatus
+from session_ingest.domain.models import StoredOutcome
+from session_ingest.domain.request_lifecycle import RequestStatus
 from session_ingest.domain.utc import parse_utc
+from session_ingest.errors import InvalidListingQuery
 
 CURSOR_VERSION = 1
 _DIGEST_BYTES = 16
 _DIGEST_CONTEXT = b"session-ingest requests cursor v1\x00"
 _STORED_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
-
-
-class InvalidListingQuery(ValueError):
-    """A listing parameter that cannot be used; `parameter` names it, the message says why."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}")
-        self.parameter = parameter
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -57,6 +50,14 @@ class ListingQuery:
     since: datetime | None = None
     limit: int = limits.DEFAULT_REQUESTS_PAGE
     after: ListingPosition | None = None
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page, newest first; `next` is where the following page starts (None: nothing more)."""
+
+    outcomes: list[StoredOutcome] = field(default_factory=list)
+    next: ListingPosition | None = None
 
 
 def _b64encode(raw: bytes) -> str:
