@@ -39,6 +39,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("location", "list"): ["--event-id", "1"],
     ("queue", "wait"): ["--timeout", "1"],
     ("requests", "get"): [SOME_ID],
+    ("requests", "list"): ["--endpoint-id", SOME_ID, "--status", "failed"],
     ("sessions", "find"): ["--event-id", "1", "--uid", "U-1"],
     ("sessions", "get"): ["acme/session/1"],
     ("sessions", "list"): ["--event-id", "1"],

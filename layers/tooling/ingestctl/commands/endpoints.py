@@ -18,7 +18,10 @@ from ingestctl.commands.failures import EXIT_BAD_INPUT, fail
 from ingestctl.commands.output import StackOption, TableOption, emit, emit_table
 from ingestctl.resources import configure
 from session_ingest.domain.json_body import parse_json_body
-from session_ingest.errors import MalformedJson
+from session_ingest.domain.request_listing import parse_listing_query
+from session_ingest.errors import InvalidListingQuery, MalformedJson
+from session_ingest.service.dependencies import request_ledger
+from session_ingest.service.request_listing import list_requests
 from session_ingest.service.request_outcomes import describe_request
 
 endpoint_app = typer.Typer(
@@ -182,11 +185,64 @@ def revoke_token(
 
 @requests_app.command("get")
 def get_request(
-    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")], stack: StackOption = None
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details",
+            help="Add what only operators see: endpoint, config_version, failure_kind, last_error, attempts.",
+        ),
+    ] = False,
+    stack: StackOption = None,
 ) -> None:
-    """A request's outcome, as `GET …/requests/{request_id}` answers it."""
+    """A request's outcome, as `GET …/requests/{request_id}` answers it (more with --details)."""
     configure(stack)
-    outcome = describe_request(request_id)
-    if outcome is None:
+    if not details:
+        outcome = describe_request(request_id)
+        if outcome is None:
+            fail(f"no request {request_id}")
+        emit(outcome)
+        return
+    stored = request_ledger().get(request_id)
+    if stored is None:
         fail(f"no request {request_id}")
-    emit(outcome)
+    emit(stored.model_dump(mode="json"))
+
+
+@requests_app.command("list")
+def list_endpoint_requests(
+    endpoint_id: Annotated[str, typer.Option("--endpoint-id", help="The endpoint whose requests to list")],
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status: queued, processed or failed")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="ISO", help="Only requests accepted at or after this time"),
+    ] = None,
+    limit: Annotated[str | None, typer.Option("--limit", metavar="N", help="Requests per page")] = None,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="The `next` of the previous page")] = None,
+    stack: StackOption = None,
+    table: TableOption = False,
+) -> None:
+    """An endpoint's requests, newest first: {"requests": [outcome, …], "next": cursor|null}.
+
+    Read through the EndpointRequestsIndex GSI (no scan). With --status a page may be short before the
+    end: follow `next` until it is null.
+    """
+    configure(stack)
+    known_id = endpoints.get_endpoint(endpoint_id)["endpoint_id"]  # an unknown endpoint is an error
+    parameters = {"status": status, "since": since, "limit": limit, "cursor": cursor}
+    try:
+        query = parse_listing_query(known_id, parameters)
+    except InvalidListingQuery as error:
+        fail(f"--{error.parameter}: {error.message}", EXIT_BAD_INPUT)
+    page = list_requests(request_ledger(), query)
+    if not table:
+        emit(page)
+        return
+    columns = ["request_id", "status", "accepted_at", "processed_at", "action", "resource_id"]
+    rows = [[outcome[column] for column in columns] for outcome in page["requests"]]
+    title = f"{len(rows)} requests of {endpoint_id}" + (
+        f" (next: --cursor {page['next']})" if page["next"] else ""
+    )
+    emit_table(title, columns, rows)
