@@ -206,7 +206,7 @@ def test_the_listing_reads_the_index_and_never_scans(
     # Given accepted requests, and the ledger's DynamoDB calls recorded
     _accept(api, clock, 2)
     calls: list[tuple[str, str | None]] = []
-    real = request_ledger.client
+    from session_ingest.adapters.aws import client as real
 
     def recording(name: str) -> Any:
         shared = real(name)
