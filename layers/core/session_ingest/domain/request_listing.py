@@ -125,7 +125,7 @@ def _status(text: str) -> RequestStatus:
 
 def _since(text: str) -> datetime:
     try:
-        return parse_utc(text)
+        return parse_utc(text.upper())  # RFC 3339 allows a lower-case "t" and "z"
     except (ValueError, OverflowError):  # not ISO 8601, or no representable UTC time
         raise InvalidListingQuery("since", "must be an ISO 8601 time, e.g. 2026-06-14T09:00:00Z") from None
 
