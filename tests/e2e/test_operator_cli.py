@@ -7,6 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,9 @@ import pytest
 
 from ingestctl.local.launcher import LocalStackProcess
 from session_ingest import limits
-from tests.e2e.conftest import eventually
-from tests.e2e.support import StackEndpoint, create_stack_endpoint
-from tests.support.openapi_contract import DRY_RUN, OUTCOME
+from tests.e2e.conftest import eventually, http
+from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
+from tests.support.openapi_contract import DRY_RUN, LISTING, OUTCOME, assert_documented
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -120,3 +123,72 @@ def test_an_update_of_rate_limit_and_mapping_is_applied_within_the_cache_ttl(
 
     mapped = eventually(applied, timeout=limits.CONFIG_CACHE_SECONDS + 15, interval=1)
     assert mapped["record"]["name"] == "Keynote"
+
+
+def _failed_by_the_consumer(stack: LocalStackProcess, endpoint: StackEndpoint) -> str:
+    """A request of the endpoint that the consumer fails for good: its envelope names another
+    organisation's session (as only a misbehaving producer could send), so the outcome ends `failed`."""
+    sqs = stack.client("sqs")
+    request_id = str(uuid.uuid4())
+    envelope = {
+        "schema_version": 1,
+        "request_id": request_id,
+        "endpoint_id": endpoint.endpoint_id,
+        "organisation": "ops",
+        "event_id": endpoint.event_id,
+        "endpoint_type": "session",
+        "accepted_at": datetime.now(UTC).isoformat(),
+        "payload": {},
+        "record": {"resource_id": "someone-else/session/1", "name": "Not ours"},
+    }
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="IngestQueue")["QueueUrl"],
+        MessageBody=json.dumps(envelope),
+        MessageAttributes={"request_id": {"DataType": "String", "StringValue": request_id}},
+    )
+
+    def failed() -> bool:
+        answer = endpoint.send(OUTCOME, request_id=request_id)
+        return answer.status == 200 and answer.json["status"] == "failed"
+
+    assert eventually(failed)
+    return request_id
+
+
+def test_an_integrator_lists_its_requests_newest_first_filtered_and_paged(stack: LocalStackProcess) -> None:
+    # Given an endpoint with a processed request, one the consumer failed, and a newer processed one,
+    # and another endpoint's request
+    endpoint = create_stack_endpoint(stack, organisation="ops")
+    other = create_stack_endpoint(stack, organisation="ops")
+    ids = [processed(endpoint, {"session": {"organisation_uid": "L-1", "name": "One"}})["request_id"]]
+    ids.append(_failed_by_the_consumer(stack, endpoint))
+    ids.append(processed(endpoint, {"session": {"organisation_uid": "L-3", "name": "Three"}})["request_id"])
+    theirs = processed(other, {"session": {"organisation_uid": "L-1", "name": "Theirs"}})["request_id"]
+
+    def listed(**query: str) -> list[dict[str, Any]]:
+        outcomes: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            parameters = query | ({"cursor": cursor} if cursor else {})
+            url = f"{endpoint.url_for(LISTING)}?{urllib.parse.urlencode(parameters)}"
+            page = http("GET", url, headers={"Authorization": f"Bearer {endpoint.token}"})
+            assert page.status == 200, page.body
+            assert_documented(LISTING, page.status, headers_of(page), page.body)
+            outcomes.extend(page.json["requests"])
+            cursor = page.json["next"]
+            if cursor is None:
+                return outcomes
+
+    # When it lists them, one per page, and by status
+    everything = listed(limit="1")
+    failed = listed(status="failed")
+    kept = listed(status="processed")
+    # Then they come newest first, each once, only its own
+    assert [o["request_id"] for o in everything] == ids[::-1]
+    assert theirs not in {o["request_id"] for o in everything}
+    # And each status filter holds only its status
+    assert [o["request_id"] for o in failed] == [ids[1]]
+    assert [o["request_id"] for o in kept] == [ids[2], ids[0]]
+    # And the operator's `requests list` answers the same document
+    page = ingestctl(stack, "requests", "list", "--endpoint-id", endpoint.endpoint_id, "--status", "failed")
+    assert [o["request_id"] for o in page["requests"]] == [ids[1]]
