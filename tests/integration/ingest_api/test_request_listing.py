@@ -118,6 +118,19 @@ def test_since_lists_requests_accepted_at_or_after_it(api: ApiClient, clock: Fak
     assert [outcome["request_id"] for outcome in answer.body["requests"]] == later[::-1]
 
 
+def test_a_cursor_older_than_since_ends_the_listing_instead_of_failing(
+    api: ApiClient, clock: FakeClock
+) -> None:
+    # Given a cursor into the older requests, taken without a `since`
+    ids = _accept(api, clock, 3)
+    cursor = api.list_requests(limit="2").body["next"]
+    newest = api.get_outcome(ids[-1]).body["accepted_at"]
+    # When it is used with a `since` later than its position (DynamoDB refuses such a start key)
+    answer = api.list_requests(cursor=cursor, since=newest)
+    # Then the listing simply has nothing more
+    assert (answer.status, answer.body) == (200, {"requests": [], "next": None})
+
+
 def test_a_listing_never_shows_another_endpoints_requests(
     api: ApiClient, clock: FakeClock, deps: IngestDependencies
 ) -> None:

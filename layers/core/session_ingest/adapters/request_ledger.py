@@ -271,6 +271,14 @@ class RequestLedger:
         spent (then the page is short and `next` continues after the last request read). One more
         match than the page holds is asked for, so a full page knows whether anything follows.
         """
+        if (
+            query.after is not None
+            and query.since is not None
+            and query.after.accepted_at < format_utc(query.since)
+        ):
+            # Everything after the cursor is older than `since`; DynamoDB would refuse a start key outside
+            # the key condition (a ValidationException), so answer the empty end of the listing here.
+            return ListingPage([], None)
         values: dict[str, Any] = {":endpoint": {"S": query.endpoint_id}, ":request": {"S": REQUEST_PREFIX}}
         key_condition = "endpoint_id = :endpoint"
         if query.since is not None:
