@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from ingestctl.admin.queues import queue_depth
 from ingestctl.commands.failures import fail
 from ingestctl.commands.output import StackOption, TableOption, emit, emit_table, progress
 from ingestctl.dead_letters import DeadLetterQueue
 from ingestctl.resources import configure
+from session_ingest.adapters.aws import client
 
 app = typer.Typer(help="Inspect and redrive the dead-letter queue.", no_args_is_help=True)
 
@@ -35,6 +37,7 @@ def list_dead_letters(stack: StackOption = None, table: TableOption = False) -> 
 def redrive_dead_letters(stack: StackOption = None) -> None:
     """Move every DLQ message back to the ingest queue (outcomes reset to `queued`)."""
     queue = _queue(stack)
-    with progress("redriving dead-lettered messages to the ingest queue"):
-        moved = queue.redrive()
+    waiting = queue_depth(client("sqs"), queue.queue_url).visible
+    with progress("redriving dead-lettered messages", total=waiting) as (bar, task):
+        moved = queue.redrive(on_moved=lambda count: bar.update(task, completed=count))
     emit({"redriven": len(moved), "messages": moved})
