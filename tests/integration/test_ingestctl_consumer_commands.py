@@ -152,3 +152,28 @@ def test_sessions_find_queries_the_uid_index_and_never_scans(
     _ingestctl("sessions", "find", "--event-id", str(EVENT_ID), "--uid", "U")
     # Then it is one Query of OrganisationUidIndex and one consistent batch read, never a scan
     assert calls == [("Query", "OrganisationUidIndex"), ("BatchGetItem", None)]
+
+
+def test_every_table_view_prints_a_table_for_people(aws: CreatedResources) -> None:
+    # Given a stored session, a location and an endpoint
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    _ingestctl("location", "create", "--org", "acme", "--event-id", str(EVENT_ID), "--name", "Hall A")
+    endpoint_id = _ingestctl("endpoint", "create", "--org", "acme", "--event-id", str(EVENT_ID))[
+        "endpoint_id"
+    ]
+    event = str(EVENT_ID)
+    views = {
+        ("endpoint", "list"): "1 endpoints",
+        ("sessions", "list", "--event-id", event): "1 sessions",
+        ("sessions", "find", "--event-id", event, "--uid", "U"): "uid-only payloads update acme/session/1",
+        ("location", "list", "--event-id", event): "1 locations",
+        ("requests", "list", "--endpoint-id", endpoint_id): "0 requests",
+        ("dlq", "list"): "0 dead-lettered messages",
+    }
+    for args, title in views.items():
+        # When each listing is asked for as a table
+        result = runner.invoke(app, [*args, "--table"])
+        # Then it prints its titled table, not JSON
+        assert result.exit_code == 0, (args, result.output)
+        assert title in " ".join(result.stdout.split()), (args, result.stdout)
+        assert not result.stdout.lstrip().startswith(("{", "["))
