@@ -8,8 +8,8 @@ lookaround, `\\uXXXX` escapes only in the Basic Multilingual Plane. So case-inse
 `[Tt][Rr][Uu][Ee]`, and "trimmed" is the explicit set of characters Python's `str.strip()` removes.
 
 Where the rule cannot be written exactly, the schema's description names the gap:
-- integral floats (`12.0`) are JSON Schema integers, which resource ids refuse (other integer rules
-  accept them);
+- integral floats (`12.0`) are JSON Schema integers, which resource ids and booleans (`1.0`) refuse
+  (other integer rules accept them);
 - another organisation's resource ids fit the pattern but are refused;
 - long text and URLs are capped by `maxLength` (which also counts the trimmed whitespace), and
   record-id strings are not counted, because a regex that counts would be too large to compile;
@@ -186,7 +186,8 @@ def boolean_value() -> JsonSchema:
     pattern = _trimmed("(?:" + "|".join(case_insensitive(word) for word in words) + ")?")
     return _any_of(
         "true/false, 1/0, or (any case, surrounding whitespace ignored) "
-        '"true", "1", "yes", "y", "on" / "false", "0", "no", "n", "off", ""',
+        '"true", "1", "yes", "y", "on" / "false", "0", "no", "n", "off", "". Not 1.0 or 0.0, though JSON '
+        "Schema counts them as equal to 1 and 0",
         {"type": "boolean"},
         {"type": "integer", "enum": [0, 1]},
         _string(pattern),
