@@ -92,10 +92,10 @@ def _text(max_chars: int = limits.MAX_SINGLE_LINE_TEXT_CHARS, *, multi_line: boo
     return SessionField(rule, str, value_schemas.text_value(max_chars, multi_line=multi_line))
 
 
-def _integer(minimum: int) -> SessionField:
-    rule = _plain(lambda value: values.normalise_integer(value, minimum=minimum))
+def _integer(normalise: Callable[[Any], int], minimum: int) -> SessionField:
+    """An integer field; `normalise` is the `values` rule for integers from `minimum`."""
     return SessionField(
-        rule,
+        _plain(normalise),
         Annotated[int, Field(ge=minimum, le=limits.MAX_SAFE_INTEGER)],
         value_schemas.integer_value(minimum),
     )
@@ -107,18 +107,18 @@ def _url(what: str) -> SessionField:
 
 _UTC_TIME = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")]
 _BOOLEAN = SessionField(_plain(values.normalise_boolean), bool, value_schemas.boolean_value())
-_RECORD_ID = _integer(1)
+_RECORD_ID = _integer(values.normalise_record_id, 1)
 _RECORD_IDS = SessionField(
     _plain(values.normalise_record_id_list),
     list[Annotated[int, Field(ge=1, le=limits.MAX_SAFE_INTEGER)]],
     value_schemas.record_id_list(),
 )
-_MINUTES = _integer(0)
+_MINUTES = _integer(values.normalise_non_negative_integer, 0)
 _TIME = SessionField(_plain(values.normalise_datetime), _UTC_TIME, value_schemas.datetime_value())
 _SINGLE_LINE = _text()
 _MULTI_LINE = _text(limits.MAX_MULTI_LINE_TEXT_CHARS, multi_line=True)
 
-# The session record (SPEC §5), in output order: the one list of its fields. The mapper's rules
+# The session record (contract §5), in output order: the one list of its fields. The mapper's rules
 # (`SESSION_FIELDS`), the normalised record's model and the OpenAPI request and response schemas are
 # all derived from it, so adding a field is one line here (plus its rule, if it needs a new one).
 SESSION_RECORD_FIELDS: dict[str, SessionField] = {
@@ -148,7 +148,7 @@ SESSION_RECORD_FIELDS: dict[str, SessionField] = {
     "visible_in_api": _BOOLEAN,
     "allow_survey": _BOOLEAN,
     "skill_level": _SINGLE_LINE,
-    "sort_order": _integer(-limits.MAX_SAFE_INTEGER),
+    "sort_order": _integer(values.normalise_integer, -limits.MAX_SAFE_INTEGER),
     "entry_buffer": _MINUTES,
     "related_content_buffer": _MINUTES,
     "categories": _RECORD_IDS,

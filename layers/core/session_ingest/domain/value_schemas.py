@@ -1,4 +1,4 @@
-"""JSON Schemas of the raw values each field rule accepts (SPEC §5): the request side of the OpenAPI document.
+"""JSON Schemas of the raw values each field rule accepts (contract §5): the OpenAPI request side.
 
 Each schema admits what its normaliser in `values`, `resource_ids` or `urls` accepts, and nothing it
 refuses, so a generator (schemathesis) and the API agree on which payloads are valid. The patterns are
