@@ -33,6 +33,7 @@ KINDS = sorted(
     }.values()
 )
 RESOURCE_ID_FIELDS = {"resource_id", "location_resource_id"}
+URL_FIELDS = {"card_link_url", "eventapp_promo_logo"}
 BOOLEAN_FIELDS = {name for name, field in SESSION_RECORD_FIELDS.items() if field.stored is bool}
 
 # Characters the rules treat specially: digits and signs, separators, the letters of the boolean and
@@ -49,7 +50,7 @@ JSON_NUMBERS = st.integers(min_value=-(2**60), max_value=2**60) | st.floats(
 SCALARS = st.booleans() | JSON_NUMBERS | NEAR_MISS_TEXT
 RAW_VALUES = SCALARS | st.lists(SCALARS, max_size=3) | st.dictionaries(NEAR_MISS_TEXT, SCALARS, max_size=3)
 
-PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _accepts(field: str, value: Any) -> bool:
@@ -71,12 +72,20 @@ def _is_a_named_gap(field: str, value: Any) -> bool:
     """The gaps `value_schemas` documents (its module docstring), and only those."""
     if field in RESOURCE_ID_FIELDS | BOOLEAN_FIELDS and isinstance(value, float) and value.is_integer():
         return True  # 12.0 is a JSON Schema integer, refused as a resource id (and 1.0 as a boolean)
+    if field in URL_FIELDS and isinstance(value, str) and _is_an_unplain_site_path(value.strip(" \t\r\n")):
+        return True  # site paths with empty or dot segments or percent-escapes
     if field == "eventapp_background" and isinstance(value, str):
         try:
             return isinstance(json.loads(value), dict)  # a JSON string of CSS properties
         except ValueError:
             return False
     return False
+
+
+def _is_an_unplain_site_path(text: str) -> bool:
+    if not text.startswith("/") or text.startswith("//"):
+        return False
+    return "%" in text or "/." in text or "//" in text
 
 
 def _assert_agrees(field: str, value: Any) -> None:
@@ -111,7 +120,7 @@ FIELD_PATTERNS = sorted(
 
 
 @pytest.mark.parametrize(("pattern", "field"), FIELD_PATTERNS, ids=[field for _, field in FIELD_PATTERNS])
-@settings(PROPERTY_SETTINGS, max_examples=50)
+@settings(PROPERTY_SETTINGS, max_examples=40)
 @given(data=st.data())
 def test_a_value_generated_from_the_schema_is_accepted_and_one_character_off_is_judged_alike(
     pattern: str, field: str, data: st.DataObject

@@ -14,6 +14,8 @@ Where the rule cannot be written exactly, the schema's description names the gap
 - long text and URLs are capped by `maxLength` (which also counts the trimmed whitespace), and
   record-id strings are not counted, because a regex that counts would be too large to compile;
 - URLs may hold printable letters beyond the listed Latin, Cyrillic and CJK ones;
+- site paths are described by their plain form: empty or dot segments and percent-escapes, which the
+  URL rules may accept or refuse (they could spell `//host`), are left out;
 - a JSON string of CSS properties other than the blank one is accepted but not listed;
 - a time that its offset shifts out of years 1-9999 is refused.
 """
@@ -254,13 +256,13 @@ _LETTER = "[A-Za-z]"
 _ALNUM = "[A-Za-z0-9]"
 
 
-def _url_text(first_excluded: str = "") -> str:
+def _url_text(*, excluded: str = "", first_excluded: str = "", non_empty: bool = False) -> str:
     """A run of URL characters with no HTML character reference (`&#…`, `&name;`), as `urls` requires.
 
     A small automaton written out as a regex: after `&` no `#`; after `&` and a word, no `;`.
-    `first_excluded` characters may not start the run (a site path's second character is not `/`).
+    `excluded` characters may not appear, `first_excluded` ones may not start the run.
     """
-    plain = _SAFE_ASCII
+    plain = [c for c in _SAFE_ASCII if chr(c) not in excluded]
     after_ampersand = [c for c in plain if not chr(c).isalpha() and chr(c) != "#"]
     after_word = [c for c in plain if not chr(c).isalnum() and chr(c) != ";"]
     first_chars = [c for c in plain if chr(c) not in first_excluded]
@@ -275,10 +277,17 @@ def _url_text(first_excluded: str = "") -> str:
     unit = f"(?:{of(plain)}|&{to_ampersand}{leave})"
     first = f"(?:{of(first_chars)}|&{to_ampersand}{leave})"
     tail = f"(?:&{to_ampersand}{end})?"
-    if not first_excluded:
+    if not (first_excluded or non_empty):
         return f"{unit}*{tail}"
-    return f"(?:{first}{unit}*{tail}|&{to_ampersand}{end})?"
+    run = f"(?:{first}{unit}*{tail}|&{to_ampersand}{end})"
+    return run if non_empty else f"{run}?"
 
+
+# A site path's segments: not empty, not starting with `.`, no `%`. A subset of what `urls` accepts:
+# `/./`, `/../`, `//` inside and percent-escapes could spell `//host` once resolved or decoded, and
+# which of those are refused is the URL rules' business; the document promises only the plain ones.
+_SITE_PATH_SEGMENT = _url_text(excluded="/%", first_excluded=".", non_empty=True)
+_SITE_PATH = f"/(?:{_SITE_PATH_SEGMENT}(?:/{_SITE_PATH_SEGMENT})*/?)?"
 
 _HOST_CHARACTER = _class_of(
     sorted(map(ord, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")),
@@ -296,13 +305,13 @@ _URL_EDGE = r"[\u0009\u000a\u000d\u0020]*"  # `urls.normalise_link_url` trims on
 def url_value(what: str) -> JsonSchema:
     """`urls.normalise_link_url`: an http(s) URL or a site path, with only safe characters."""
     absolute = rf"{case_insensitive('http')}[Ss]?://{_AUTHORITY}(?:[/?#]{_url_text()})?"
-    site_path = f"/{_url_text(first_excluded='/')}"
     return _string(
-        rf"^{_URL_EDGE}(?:{absolute}|{site_path}){_URL_EDGE}$",
+        rf"^{_URL_EDGE}(?:{absolute}|{_SITE_PATH}){_URL_EDGE}$",
         f"{what}: an `http`/`https` URL or a site path such as `/sessions/1` (not `//host`); any other "
         "scheme, whitespace, quotes, backticks, angle brackets, backslashes, HTML character references "
         "and user@host credentials are refused. Beyond ASCII, printable letters are accepted too; the "
-        "pattern lists Latin, Cyrillic and CJK ones only",
+        "pattern lists Latin, Cyrillic and CJK ones only. Site paths are described by their plain form "
+        "(segments not empty and not starting with `.`, no percent-escapes)",
         maxLength=limits.MAX_URL_CHARS,
     )
 
