@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
 	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack \
-	bench-accept openapi fuzz soak
+	bench-accept openapi fuzz soak importtime
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -151,3 +151,8 @@ sam: $(SAM_STAMP) $(RUNTIME_STAMP)
 
 bench-cold-start: sam-build
 	$(BIN)/python -m benchmarks.bench_cold_start
+
+# Where each built function's import time goes (python3.13 -X importtime on the x86_64 artifact; the top
+# IMPORTTIME_TOP entries, default 25). README, Cold start.
+importtime: sam-build
+	$(BIN)/python -m benchmarks.importtime

@@ -173,7 +173,7 @@ class Bench:
             "event": json.dumps(event),
             "record": record,
         }
-        return _run(function.sys_path(), spec, {**self.aws, **_lambda_environment(function, traced)})
+        return _run(function.sys_path(), spec, {**_lambda_environment(function, traced), **self.aws})
 
     def baseline(
         self, name: str, event: dict[str, Any], calls: list[Any], *, layer_sdk: bool = False
