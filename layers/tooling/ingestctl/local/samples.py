@@ -21,7 +21,6 @@ from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.tokens import IssuedToken, hash_secret, parse_token
 
-
 SAMPLE_EVENTS_DIR = REPO_ROOT / "events" / "ingest_api"
 # The one every other sample varies (same endpoint, same token).
 SAMPLE_EVENT = SAMPLE_EVENTS_DIR / "accepted.json"
