@@ -17,6 +17,7 @@ help:
 	@echo "make sam    - cfn-lint + sam validate --lint + sam build (arm64 to deploy, x86_64 to import here)"
 	@echo "make openapi - regenerate docs/openapi.json from the API's routes"
 	@echo "make fuzz   - the long fuzz run against the local stack (FUZZ_EXAMPLES=N, default 500)"
+	@echo "make importtime - where each built function's import time goes (python3.13 -X importtime)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
