@@ -1,9 +1,9 @@
 """Stand-in for the Lambda python3.12+ runtime's `snapshot_restore_py` (SnapStart runtime hooks).
 
 The same functions as the runtime's module (the `snapshot-restore-py` package): hooks are recorded in
-registration order; the runtime calls the before-snapshot ones before taking the snapshot and the
-after-restore ones when an instance resumes from it. Here nothing calls them: the artifact test and
-`make bench-cold-start` run them, in that order, to act out a snapshot and a restore.
+registration order; the runtime calls the before-snapshot ones, last registered first, before taking
+the snapshot, and the after-restore ones, in registration order, when an instance resumes from it.
+Here nothing calls them: the artifact test and `make bench-cold-start` act out a snapshot and a restore.
 """
 
 from __future__ import annotations
@@ -36,6 +36,6 @@ def get_after_restore() -> list[Hook]:
 
 
 def snapshot_and_restore() -> None:
-    """Act out SnapStart: every before-snapshot hook, then every after-restore hook."""
-    for func, args, kwargs in (*_before_snapshot, *_after_restore):
+    """Act out SnapStart as the runtime orders it: before-snapshot hooks last first, then after-restore."""
+    for func, args, kwargs in (*reversed(_before_snapshot), *_after_restore):
         func(*args, **kwargs)
