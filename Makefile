@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help venv run test lint typecheck unit integration e2e bench clean sam sam-tools sam-cfn-lint sam-validate \
 	sam-build sam-build-arm64 sam-build-x86_64 bench-mapping bench-consumer bench-cold-start bench-local-stack \
-	bench-accept openapi fuzz soak
+	bench-accept openapi fuzz soak importtime
 
 help:
 	@echo "make run    - start the whole stack locally (no Docker, no AWS account)"
@@ -17,6 +17,7 @@ help:
 	@echo "make sam    - cfn-lint + sam validate --lint + sam build (arm64 to deploy, x86_64 to import here)"
 	@echo "make openapi - regenerate docs/openapi.json from the API's routes"
 	@echo "make fuzz   - the long fuzz run against the local stack (FUZZ_EXAMPLES=N, default 500)"
+	@echo "make importtime - where each built function's import time goes (python3.13 -X importtime)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -151,3 +152,8 @@ sam: $(SAM_STAMP) $(RUNTIME_STAMP)
 
 bench-cold-start: sam-build
 	$(BIN)/python -m benchmarks.bench_cold_start
+
+# Where each built function's import time goes (python3.13 -X importtime on the x86_64 artifact; the top
+# IMPORTTIME_TOP entries, default 25). README, Cold start.
+importtime: sam-build
+	$(BIN)/python -m benchmarks.importtime

@@ -16,8 +16,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from session_ingest import snapstart
 from session_ingest.errors import IngestError
-from session_ingest.observability import logger, metrics, tracer
+from session_ingest.observability import logger, metrics
 from session_ingest.service import api_routes as doc
 from session_ingest.service.api_metrics import record_rejected
 from session_ingest.service.http_replies import (
@@ -157,9 +158,16 @@ def _invocation_request_id(event: dict[str, Any]) -> str:
     return request_id
 
 
+def prime_first_request() -> None:
+    """SnapStart: before the snapshot, build what the first request needs (session_ingest/snapstart.py)."""
+    snapstart.prime(("dynamodb", "sqs"), json_schema=True)
+
+
+snapstart.register_hooks(prime_first_request)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(request_id=_invocation_request_id(event))  # type: ignore[no-untyped-call]
     return app.resolve(event, context)

@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from session_ingest import snapstart
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE
-from session_ingest.observability import logger, metrics, tracer
+from session_ingest.observability import logger, metrics
 from session_ingest.service.process import QueueMessage, process_message
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -34,9 +35,16 @@ def record_handler(record: SQSRecord) -> str:
     return process_message(message).status.value
 
 
+def prime_first_request() -> None:
+    """SnapStart: before the snapshot, build what the first batch needs (session_ingest/snapstart.py)."""
+    snapstart.prime(("dynamodb",), json_schema=False)
+
+
+snapstart.register_hooks(prime_first_request)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(
         process_partial_response(

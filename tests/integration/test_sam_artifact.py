@@ -18,6 +18,7 @@ from ingestctl.local.artifact import (
     DEPLOY_BUILD_DIR,
     HOST_BUILD_DIR,
     RUNTIME_SDK_DIR,
+    SNAPSHOT_RESTORE_STAND_IN_DIR,
     BuiltFunction,
     built_functions,
     run_isolated,
@@ -105,6 +106,85 @@ def test_an_unreadable_message_runs_through_the_built_consumer_to_a_partial_batc
     assert json.loads(reply.removeprefix("RESULT ")) == {
         "batchItemFailures": [{"itemIdentifier": "message-1"}]
     }
+
+
+FORMAT_PROBE = """
+import json
+from session_ingest.domain.json_schema import schema_errors
+schema = {"type": "object", "properties": {
+    "starts": {"format": "date-time"}, "link": {"format": "uri"}, "host": {"format": "hostname"}}}
+refused = schema_errors({"starts": "yesterday", "link": "not a uri", "host": "-bad-"}, schema)
+accepted = schema_errors(
+    {"starts": "2026-06-15T09:00:00+10:00", "link": "https://example.com/a", "host": "example.com"}, schema)
+print(json.dumps({"refused": sorted(e.field for e in refused), "accepted": [e.field for e in accepted]}))
+"""
+
+
+def test_json_schema_formats_are_enforced_by_the_built_layer(
+    host_functions: dict[str, BuiltFunction],
+) -> None:
+    # Given the built layer alone (its jsonschema and the format checker packages it ships)
+    function = host_functions["IngestApiFunction"]
+    # When an endpoint schema's `format` rules are applied to payloads
+    result = run_isolated(function.sys_path(), FORMAT_PROBE, lambda_environment(function))
+    # Then "yesterday" is not a date-time, and neither are the bad uri and hostname; good values pass
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe == {"refused": ["host", "link", "starts"], "accepted": []}
+
+
+def test_the_layer_leaves_the_aws_sdk_to_the_runtime(host_functions: dict[str, BuiltFunction]) -> None:
+    # Given the built layer
+    (layer,) = host_functions["IngestApiFunction"].layer_dirs
+    # When its top-level packages are listed
+    packages = {path.name for path in layer.iterdir()}
+    # Then no boto3 or botocore shadows the runtime's, and no X-Ray SDK is shipped
+    assert not packages & {"boto3", "botocore", "s3transfer", "aws_xray_sdk"}
+
+
+SNAPSTART_PROBE = """
+import importlib, json, sys
+import snapshot_restore_py as hooks
+handler = importlib.import_module({module!r})
+from session_ingest.adapters import aws
+registered = [len(hooks.get_before_snapshot()), len(hooks.get_after_restore())]
+before = set(sys.modules)
+for func, args, kwargs in hooks.get_before_snapshot():
+    func(*args, **kwargs)
+primed = {{"clients": aws.client.cache_info().currsize, "imported": sorted(set(sys.modules) - before)}}
+for func, args, kwargs in hooks.get_after_restore():
+    func(*args, **kwargs)
+print(json.dumps({{"registered": registered, "primed": primed,
+    "clients_after_restore": aws.client.cache_info().currsize}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "clients", "json_schema"),
+    [
+        ("IngestApiFunction", 2, True),
+        ("IngestConsumerFunction", 1, False),
+    ],
+)
+def test_the_built_function_primes_for_a_snapshot_and_resets_after_a_restore(
+    host_functions: dict[str, BuiltFunction], name: str, clients: int, json_schema: bool
+) -> None:
+    # Given the built function in a runtime that has SnapStart's hooks module (the stand-in)
+    function = host_functions[name]
+    sys_path = [*function.sys_path(), str(SNAPSHOT_RESTORE_STAND_IN_DIR)]
+    # When it is imported, primed as before a snapshot, then restored
+    result = run_isolated(
+        sys_path, SNAPSTART_PROBE.format(module=function.module), lambda_environment(function)
+    )
+    # Then one hook of each kind is registered; priming builds the clients (and jsonschema with its
+    # format checkers for the API); the restore drops the clients again
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["registered"] == [1, 1]
+    assert probe["primed"]["clients"] == clients
+    imported = set(probe["primed"]["imported"])
+    assert ({"jsonschema", "rfc3339_validator", "fqdn"} <= imported) is json_schema
+    assert probe["clients_after_restore"] == 0
 
 
 def elf_machine(path: Path) -> str:

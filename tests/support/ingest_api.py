@@ -32,10 +32,10 @@ _EVENT_TEMPLATE: dict[str, Any] = {
         "httpMethod": "POST",
         "extendedRequestId": "Rk1dbFvBjoEFdHw=",
         "requestTime": "14/Jun/2026:12:00:05 +0000",
-        "path": "/Prod/api/webhook/ingest/",
+        "path": "/dev/api/webhook/ingest/",
         "accountId": "123456789012",
         "protocol": "HTTP/1.1",
-        "stage": "Prod",
+        "stage": "dev",
         "domainPrefix": "abcdef1234",
         "requestTimeEpoch": 1781438405000,
         "requestId": "",
@@ -88,7 +88,7 @@ def rest_event(
         event["queryStringParameters"] = dict(query)
         event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
     context = event["requestContext"]
-    context.update(resourcePath=resource, httpMethod=method, path=f"/Prod{path}")
+    context.update(resourcePath=resource, httpMethod=method, path=f"/dev{path}")
     context["requestId"] = request_id or str(uuid.uuid4())
     return event
 

@@ -183,7 +183,7 @@ def test_tracing_follows_its_parameter_in_the_api_and_the_functions() -> None:
     # Given tracing switched on
     traced = resolved_resources(parameter_overrides={"TracingEnabled": "true"})
     # When the API is read
-    # Then the API stage traces, and Powertools is told not to disable its Tracer
+    # Then the API stage traces, and Lambda traces both functions (active tracing)
     assert traced["IngestApi"]["Properties"]["TracingEnabled"] is True
     conditions = TEMPLATE["Conditions"]["IsTraced"]
     assert conditions == {"Fn::Equals": [{"Ref": "TracingEnabled"}, "true"]}
@@ -252,8 +252,8 @@ def test_rejections_are_charted_by_reason() -> None:
     # Given the dashboard
     text = json.dumps(substituted_dashboard_body())
     # When the rejection widget's query is read
-    # Then it groups RequestsRejected by its reason dimension
-    assert "SUM(RequestsRejected) FROM SessionIngest GROUP BY reason" in text
+    # Then it groups this stage's RequestsRejected by its reason dimension
+    assert "SUM(RequestsRejected) FROM SessionIngest WHERE stage = 'dev' GROUP BY reason" in text
 
 
 @pytest.mark.parametrize(

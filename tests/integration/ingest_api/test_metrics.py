@@ -36,7 +36,11 @@ def test_an_accepted_request_emits_requests_accepted(
     # Then RequestsAccepted is emitted once in the SessionIngest namespace
     metrics = _emf_metrics(capsys.readouterr().out)
     assert [m for m in metrics if m["name"] == "RequestsAccepted"] == [
-        {"name": "RequestsAccepted", "value": [1.0], "dimensions": {"service": "session-ingest"}}
+        {
+            "name": "RequestsAccepted",
+            "value": [1.0],
+            "dimensions": {"service": "session-ingest", "stage": "local"},
+        }
     ]
 
 
@@ -62,7 +66,7 @@ def test_a_rejected_request_emits_requests_rejected_with_its_reason(
         {
             "name": "RequestsRejected",
             "value": [1.0],
-            "dimensions": {"service": "session-ingest", "reason": reason},
+            "dimensions": {"service": "session-ingest", "stage": "local", "reason": reason},
         }
     ]
     assert not [m for m in metrics if m["name"] == "RequestsAccepted"]

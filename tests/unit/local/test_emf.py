@@ -32,12 +32,14 @@ def test_a_powertools_flush_becomes_metric_data_with_its_dimensions_units_and_va
     # When it is converted
     data = metric_data(document)["SessionIngest"]
     by_name = {datum["MetricName"]: datum for datum in data}
-    # Then every metric keeps its unit and the service dimension; repeated values are counted
+    # Then every metric keeps its unit and its dimensions; repeated values are counted
     assert set(by_name) == {"DuplicateOrganisationUid", "AcceptToProcessedLatency"}
     assert by_name["DuplicateOrganisationUid"]["Values"] == [1.0]
     assert by_name["DuplicateOrganisationUid"]["Unit"] == "Count"
-    assert by_name["DuplicateOrganisationUid"]["Dimensions"] == [
-        {"Name": "service", "Value": "session-ingest"}
+    # (stage: a default dimension every Metrics instance shares, set by session_ingest.observability)
+    assert sorted(by_name["DuplicateOrganisationUid"]["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "service", "Value": "session-ingest"},
+        {"Name": "stage", "Value": "local"},
     ]
     latency = by_name["AcceptToProcessedLatency"]
     assert dict(zip(latency["Values"], latency["Counts"], strict=True)) == {12.0: 2.0, 30.0: 1.0}

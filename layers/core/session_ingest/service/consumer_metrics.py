@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from session_ingest.observability import METRICS_NAMESPACE, SERVICE_NAME, logger, metrics
+from session_ingest.observability import METRICS_NAMESPACE, logger, metric_dimensions, metrics
 
 SESSIONS_CREATED = "SessionsCreated"
 SESSIONS_UPDATED = "SessionsUpdated"
@@ -48,6 +48,6 @@ def duplicate_organisation_uid(
         unit=MetricUnit.Count,
         value=1,
         namespace=METRICS_NAMESPACE,
-        default_dimensions={"service": SERVICE_NAME},
+        default_dimensions=metric_dimensions(),
     ):
         pass

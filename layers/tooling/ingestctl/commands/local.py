@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 
 DEFAULT_REGION = "us-east-1"
+# events/env.json points `sam local invoke` at this port of the local stack's moto.
+DEFAULT_AWS_PORT = 5000
 
 
 def _region() -> str:
@@ -34,7 +36,9 @@ def _region() -> str:
 def up(
     host: Annotated[str, typer.Option(help="Address of the API and of moto (loopback).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the API Gateway emulator.")] = 3000,
-    aws_port: Annotated[int, typer.Option(help="Port of the moto server (AWS_ENDPOINT_URL).")] = 5000,
+    aws_port: Annotated[
+        int, typer.Option(help="Port of the moto server (AWS_ENDPOINT_URL).")
+    ] = DEFAULT_AWS_PORT,
     visibility_timeout: Annotated[
         int | None,
         typer.Option(
@@ -120,3 +124,37 @@ def up(
         replaced = {name: pool.replaced for name, pool in stack.pools.items()}
         report = {"peak_memory_mib": peak, "invocations": invocations, "replaced_environments": replaced}
         report_file.write_text(json.dumps(report))
+
+
+@app.command("seed-samples")
+def seed_samples(
+    use_up_rate_limit: Annotated[
+        bool,
+        typer.Option(
+            "--use-up-rate-limit",
+            help="Also spend the rest of this minute's rate limit, so rate_limited.json answers 429.",
+        ),
+    ] = False,
+) -> None:
+    """Store the endpoint and token hash the sample events use (events/ingest_api) in a running local stack.
+
+    For `sam local invoke ... --env-vars events/env.json` (README). AWS_ENDPOINT_URL must point at the
+    local stack's moto: the sample token is a public test fixture and must never reach a real account.
+    """
+    from ingestctl.local import samples  # imports the service code: after the endpoint check
+    from ingestctl.resources import configure
+
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        typer.echo(
+            "error: set AWS_ENDPOINT_URL to the local stack's moto (`ingestctl local up` prints it); "
+            "the sample token must never be stored in a real account",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    configure()
+    seeded = samples.seed_sample_endpoint()
+    state = "stored" if seeded.created else "already stored"
+    typer.echo(f"sample endpoint {seeded.config.endpoint_id} ({state})")
+    if use_up_rate_limit:
+        spent = samples.use_up_rate_limit(seeded.config)
+        typer.echo(f"rate limit used up for this minute ({spent} requests spent)")

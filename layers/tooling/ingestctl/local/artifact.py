@@ -28,6 +28,8 @@ HOST_BUILD_DIR = REPO_ROOT / ".aws-sam" / "x86_64" / "build"
 # Stand-in for the SDK the python3.13 runtime provides (boto3 is not bundled in the layer); the Makefile
 # installs it with the version it pins.
 RUNTIME_SDK_DIR = REPO_ROOT / ".tools" / "lambda-runtime"
+# Stand-in for the runtime's SnapStart hooks module (`snapshot_restore_py`), put after RUNTIME_SDK_DIR.
+SNAPSHOT_RESTORE_STAND_IN_DIR = Path(__file__).resolve().parent / "runtime_stand_in"
 # pyenv shims resolve python3.13 only when the version is selected.
 PYTHON313_ENVIRONMENT = {"PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.11.7:3.13.0")}
 
@@ -135,14 +137,26 @@ def run_isolated(
     *,
     python: str | None = None,
     timeout: float = 120,
+    interpreter_options: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh `python3.13 -I -S -B`: sys.path is `sys_path` plus the stdlib, no site-packages.
 
-    `environment` is the whole environment of the child (plus PATH and the pyenv selector).
+    `environment` is the whole environment of the child (plus PATH and the pyenv selector);
+    `interpreter_options` go before `-c` (e.g. `-X importtime`).
     """
     child_environment = {"PATH": os.environ.get("PATH", ""), **PYTHON313_ENVIRONMENT, **environment}
     return subprocess.run(  # noqa: S603 - our own interpreter and build output
-        [python or python313(), "-I", "-S", "-B", "-c", _BOOTSTRAP, json.dumps(list(sys_path)), code],
+        [
+            python or python313(),
+            "-I",
+            "-S",
+            "-B",
+            *interpreter_options,
+            "-c",
+            _BOOTSTRAP,
+            json.dumps(list(sys_path)),
+            code,
+        ],
         env=child_environment,
         capture_output=True,
         text=True,

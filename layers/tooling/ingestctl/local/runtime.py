@@ -72,8 +72,9 @@ def lambda_environment(
         "PYTHONUNBUFFERED": "1",
         # No X-Ray daemon locally (`sam local` disables tracing the same way).
         "POWERTOOLS_TRACE_DISABLED": "true",
-        **aws,
         **function_variables,
+        # Last: the stack's moto, whatever the template declares (its AWS_ENDPOINT_URL is empty).
+        **aws,
     }
 
 
