@@ -112,7 +112,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 # Looked up once, when a SAM recipe first needs it.
 PYTHON313 ?= $(eval PYTHON313 := $(shell $(BIN)/python -m ingestctl.local.python313))$(PYTHON313)
-SAM_ENV = SAM_CLI_TELEMETRY=0 $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH") AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1}
+SAM_ENV = SAM_CLI_TELEMETRY=0 $(if $(PYTHON313),PATH="$(patsubst %/,%,$(dir $(PYTHON313))):$$PATH") AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1}
 # The SDK the python3.13 Lambda runtime provides and the layer does not bundle: the 1.35 line the
 # runtime launched with (Nov 2024), which is also pyproject's floor. Stand-in for /var/runtime when a
 # built function is imported or benchmarked here (ingestctl/artifact.py).
