@@ -22,18 +22,19 @@ help:
 # Everything (the product, the cli, local and dev extras) exactly as uv.lock pins it, the project itself
 # editable. Bytecode is compiled at install: PYTHONDONTWRITEBYTECODE may be set, and every process of the
 # tests and the local stack would otherwise compile its imports again. uv is bootstrapped with pip once,
-# then is itself a locked dev dependency (a test keeps UV_VERSION and the lock equal).
+# then is itself a locked dev dependency (a test keeps UV_VERSION and the lock equal). --locked: after an
+# edit of pyproject's dependencies it stops and asks for `uv lock` instead of installing a stale lock.
 UV_VERSION := 0.13.9
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/uv --version 2>/dev/null | grep -q "^uv $(UV_VERSION)[ ]" || \
 		$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
-	@$(BIN)/uv sync -q --frozen --all-extras --compile-bytecode
+	@$(BIN)/uv sync -q --locked --all-extras --compile-bytecode
 	@touch $(STAMP)
 
 # layers/core/requirements.txt, which SAM's `BuildMethod: python3.13` pip-installs into the layer: the lock's
 # pins of the base dependencies and everything they pull in (pip would fetch those anyway), nothing of the
-# extras, so no boto3/botocore (the runtime's). tests/unit/test_packaging.py fails when it is stale.
+# extras, so no boto3/botocore (the runtime's). tests/unit/tooling/test_packaging.py fails when it is stale.
 LAYER_REQUIREMENTS := layers/core/requirements.txt
 LAYER_EXPORT := export --frozen --no-hashes --no-emit-project --no-dev --no-editable
 .PHONY: layer-requirements
