@@ -18,12 +18,29 @@ help:
 	@echo "make openapi - regenerate docs/openapi.json from the API's routes"
 	@echo "make fuzz   - the long fuzz run against the local stack (FUZZ_EXAMPLES=N, default 500)"
 	@echo "make importtime - where each built function's import time goes (python3.13 -X importtime)"
+	@echo "make layer-requirements - regenerate layers/core/requirements.txt from uv.lock (after uv lock)"
 
-$(STAMP): pyproject.toml
+# Everything (the product, the cli, local and dev extras) exactly as uv.lock pins it, the project itself
+# editable. Bytecode is compiled at install: PYTHONDONTWRITEBYTECODE may be set, and every process of the
+# tests and the local stack would otherwise compile its imports again. uv is bootstrapped with pip once,
+# then is itself a locked dev dependency (a test keeps UV_VERSION and the lock equal). --locked: after an
+# edit of pyproject's dependencies it stops and asks for `uv lock` instead of installing a stale lock.
+UV_VERSION := 0.13.9
+$(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e ".[dev]"
+	@$(BIN)/uv --version 2>/dev/null | grep -q "^uv $(UV_VERSION)[ ]" || \
+		$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(BIN)/uv sync -q --locked --all-extras --compile-bytecode
 	@touch $(STAMP)
+
+# layers/core/requirements.txt, which SAM's `BuildMethod: python3.13` pip-installs into the layer: the lock's
+# pins of the base dependencies and everything they pull in (pip would fetch those anyway), nothing of the
+# extras, so no boto3/botocore (the runtime's). tests/unit/tooling/test_packaging.py fails when it is stale.
+LAYER_REQUIREMENTS := layers/core/requirements.txt
+LAYER_EXPORT := export --frozen --no-hashes --no-emit-project --no-dev --no-editable
+.PHONY: layer-requirements
+layer-requirements: $(STAMP)
+	$(BIN)/uv $(LAYER_EXPORT) -q > $(LAYER_REQUIREMENTS)
 
 venv: $(STAMP)
 
@@ -88,13 +105,16 @@ clean:
 
 # ---------------------------------------------------------------------------------------------- SAM
 # SAM CLI lives in its own virtualenv under .tools (it pins older boto3/pydantic than the project).
-# python3.13 (the Lambda runtime) comes from pyenv here; PYENV_VERSION selects it next to 3.11.
+# `sam build` runs python3.13 (the Lambda runtime, BuildMethod python3.13) from PATH: the first one that runs
+# of $PYTHON313, python3.13 on PATH, `uv python find 3.13`, pyenv's newest 3.13 (ingestctl/local/python313.py)
+# goes first on PATH for the SAM commands; none found stops the build saying how to get one.
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
-PYENV_VERSION ?= 3.11.7:3.13.0
-SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(PYENV_VERSION) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1}
+# Looked up once, when a SAM recipe first needs it.
+PYTHON313 ?= $(eval PYTHON313 := $(shell $(BIN)/python -m ingestctl.local.python313))$(PYTHON313)
+SAM_ENV = SAM_CLI_TELEMETRY=0 $(if $(PYTHON313),PATH="$(patsubst %/,%,$(dir $(PYTHON313))):$$PATH") AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1}
 # The SDK the python3.13 Lambda runtime provides and the layer does not bundle: the 1.35 line the
 # runtime launched with (Nov 2024), which is also pyproject's floor. Stand-in for /var/runtime when a
 # built function is imported or benchmarked here (ingestctl/local/artifact.py).
@@ -106,7 +126,12 @@ SAM_BUILD_FLAGS := --cached --parallel
 # every cold start compiles the layer (botocore, pydantic, Powertools) again. Measured with
 # `make bench-cold-start`: ~4x the boto3-only baseline without it, ~2x with it. unchecked-hash: the pyc
 # is used as is (the deployed files never change), and python3.13's bytecode is the same on arm64.
-PRECOMPILE := PYENV_VERSION=$(PYENV_VERSION) python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash
+PRECOMPILE = $(PYTHON313) -m compileall -q -j 0 --invalidation-mode unchecked-hash
+
+# Stops a SAM target early, with ingestctl.local.python313's message, when there is no python3.13.
+.PHONY: python313
+python313: $(STAMP)
+	@test -n "$(PYTHON313)"
 
 $(SAM_STAMP): | $(STAMP)
 	@rm -rf $(SAM_VENV)
@@ -114,7 +139,7 @@ $(SAM_STAMP): | $(STAMP)
 	@$(BIN)/uv pip install -q --python $(SAM_VENV)/bin/python "aws-sam-cli==$(SAM_CLI_VERSION)"
 	@touch $@
 
-$(RUNTIME_STAMP): | $(STAMP)
+$(RUNTIME_STAMP): | $(STAMP) python313
 	@rm -rf $(RUNTIME_SDK)
 	@$(BIN)/uv pip install -q --target $(RUNTIME_SDK) --python-version 3.13 "$(RUNTIME_BOTO3)"
 	@$(PRECOMPILE) $(RUNTIME_SDK)
@@ -134,21 +159,22 @@ sam-validate: $(SAM_STAMP)
 # import and run the artifact. It builds from inside .aws-sam/x86_64 because SAM keeps its incremental
 # state (build.toml, deps/) under ./.aws-sam and prunes what another build graph left there.
 X86_DIR := .aws-sam/x86_64
-sam-build-arm64: $(SAM_STAMP)
+sam-build-arm64: $(SAM_STAMP) python313
 	$(SAM_ENV) $(SAM) build $(SAM_BUILD_FLAGS) --build-dir .aws-sam/build --cache-dir .aws-sam/cache
 	$(PRECOMPILE) .aws-sam/build
 
-sam-build-x86_64: $(SAM_STAMP)
+sam-build-x86_64: $(SAM_STAMP) python313
 	@mkdir -p $(X86_DIR)
 	cd $(X86_DIR) && $(SAM_ENV) $(CURDIR)/$(SAM) build $(SAM_BUILD_FLAGS) --template-file $(CURDIR)/template.yaml \
 		--build-dir build --cache-dir cache --parameter-overrides Architecture=x86_64
 	$(PRECOMPILE) $(X86_DIR)/build
 
-sam-build: $(SAM_STAMP) $(RUNTIME_STAMP)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target sam-build-arm64 sam-build-x86_64
+sam-build: $(SAM_STAMP) $(RUNTIME_STAMP) python313
+	@$(MAKE) --no-print-directory -j2 --output-sync=target PYTHON313=$(PYTHON313) sam-build-arm64 sam-build-x86_64
 
-sam: $(SAM_STAMP) $(RUNTIME_STAMP)
-	@$(MAKE) --no-print-directory -j4 --output-sync=target sam-cfn-lint sam-validate sam-build-arm64 sam-build-x86_64
+sam: $(SAM_STAMP) $(RUNTIME_STAMP) python313
+	@$(MAKE) --no-print-directory -j4 --output-sync=target PYTHON313=$(PYTHON313) \
+		sam-cfn-lint sam-validate sam-build-arm64 sam-build-x86_64
 
 bench-cold-start: sam-build
 	$(BIN)/python -m benchmarks.bench_cold_start

@@ -13,6 +13,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from ingestctl.local.artifact import (
     DEPLOY_BUILD_DIR,
@@ -29,6 +30,7 @@ from tests.support.consumer import sqs_event, sqs_record
 FUNCTIONS = ("IngestApiFunction", "IngestConsumerFunction")
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "aarch64"}
 PACKAGES = ("session_ingest", "pydantic_core", "aws_lambda_powertools", "boto3")
+LAYER_REQUIREMENTS = Path(__file__).resolve().parents[2] / "layers" / "core" / "requirements.txt"
 
 PROBE = """
 import importlib, json, sys
@@ -211,3 +213,49 @@ def test_the_deployed_layer_is_the_imported_one_compiled_for_arm64() -> None:
     assert distributions(deployed) == distributions(imported)
     assert deployed_machines == {"aarch64"}
     assert imported_machines == {"x86_64"}
+
+
+def pinned_requirements() -> set[tuple[str, str]]:
+    """(name, version) of every pin in layers/core/requirements.txt (generated from uv.lock)."""
+    lines = LAYER_REQUIREMENTS.read_text().splitlines()
+    pins = (line.split("==") for line in lines if line and not line.lstrip().startswith("#"))
+    return {(canonicalize_name(name), version.split(";")[0].strip()) for name, version in pins}
+
+
+def test_the_built_layer_holds_exactly_the_locked_pins() -> None:
+    # Given the layer SAM built from layers/core/requirements.txt
+    require_build(HOST_BUILD_DIR)
+    (layer,) = {f.layer_dirs[0] for f in built_functions(HOST_BUILD_DIR).values()}
+    # When its installed distributions are read (`{name}-{version}.dist-info`)
+    installed = {
+        (canonicalize_name(name), version)
+        for name, version in (
+            entry.removesuffix(".dist-info").rsplit("-", 1) for entry in distributions(layer)
+        )
+    }
+    # Then pip installed the lock's versions and nothing unpinned beside them (no boto3 or botocore either)
+    assert installed == pinned_requirements()
+
+
+FORMAT_PROBE = """
+import json
+from session_ingest.domain.json_schema import schema_errors
+formats = {formats!r}
+schema = {{"type": "object", "properties": {{name: {{"format": name}} for name in formats}}}}
+print(json.dumps(sorted(error.field for error in schema_errors(formats, schema))))
+"""
+
+
+def test_the_built_layer_asserts_the_formats_of_an_endpoint_schema(
+    host_functions: dict[str, BuiltFunction],
+) -> None:
+    # Given the built API function and a schema whose every property has a `format`, with values breaking it
+    function = host_functions["IngestApiFunction"]
+    invalid = {"date-time": "2026-06-15 09:00", "uri": "no scheme", "hostname": "-dash.example"}
+    # When the payload is checked inside the artifact, as the deployed function checks it
+    result = run_isolated(
+        function.sys_path(), FORMAT_PROBE.format(formats=invalid), lambda_environment(function)
+    )
+    # Then every format is asserted: the layer ships each format's checker library
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sorted(invalid)

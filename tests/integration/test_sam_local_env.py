@@ -23,9 +23,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ingest_consumer_handler import lambda_handler as consumer_handler
-from ingestctl.local.artifact import built_functions
 from ingestctl.cli import app as ingestctl
 from ingestctl.commands.local import DEFAULT_AWS_PORT
+from ingestctl.local.artifact import built_functions
 from ingestctl.local.template import REPO_ROOT, CreatedResources
 from session_ingest.adapters.aws import reset_clients
 from session_ingest.envelope import IngestEnvelope

@@ -1,7 +1,12 @@
-"""`ingestctl local up`: the whole stack on this machine, no Docker (SPEC §9)."""
+"""`ingestctl local up`: the whole stack on this machine, no Docker (SPEC §9).
+
+The emulator (moto, werkzeug, PyYAML) comes with the `local` extra, so it is imported only when `local up`
+runs: the rest of ingestctl starts on an operator's install (`session-ingest[cli]`) without it.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -12,12 +17,7 @@ from typing import Annotated
 
 import typer
 
-from ingestctl.local.demo import create_demo_endpoint, instructions, use_stack
 from ingestctl.local.faults import FAULTS_VARIABLE, InvalidFaultSpec, parse_fault_plan
-from ingestctl.local.moto_server import PortInUse
-from ingestctl.local.runtime import WorkerStartupError
-from ingestctl.local.stack import LocalStack, StackOptions
-from ingestctl.local.template import TEMPLATE_PATH, UnresolvableIntrinsic
 
 app = typer.Typer(
     help="Run the service locally (moto + API Gateway and SQS emulation).", no_args_is_help=True
@@ -26,6 +26,25 @@ app = typer.Typer(
 DEFAULT_REGION = "us-east-1"
 # events/env.json points `sam local invoke` at this port of the local stack's moto.
 DEFAULT_AWS_PORT = 5000
+# Imported by the emulator (moto runs as its own process, so it is looked for, not used, here).
+EMULATOR_MODULES = ("moto", "werkzeug", "yaml")
+INSTALL_HINT = "pip install 'session-ingest[local]'"
+
+
+def _require_emulator() -> None:
+    """Exit 2 with what to install when the `local` extra is missing."""
+    missing = []
+    for name in EMULATOR_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        not_installed = ", ".join(missing)
+        typer.echo(
+            f"error: `ingestctl local` needs the emulator ({not_installed} missing): {INSTALL_HINT}", err=True
+        )
+        raise typer.Exit(code=2)
 
 
 def _region() -> str:
@@ -49,7 +68,9 @@ def up(
     ] = None,
     api_concurrency: Annotated[int, typer.Option(min=1, help="Warm ingest API environments.")] = 2,
     consumer_concurrency: Annotated[int, typer.Option(min=1, help="Consumer pollers.")] = 2,
-    template: Annotated[Path, typer.Option(hidden=True, exists=True, dir_okay=False)] = TEMPLATE_PATH,
+    template: Annotated[
+        Path | None, typer.Option(hidden=True, exists=True, dir_okay=False, help="Default: template.yaml.")
+    ] = None,
     faults: Annotated[
         str | None,
         typer.Option(
@@ -63,6 +84,13 @@ def up(
     ] = None,
 ) -> None:
     """Start moto, the template's tables and queues, the API and the consumer; run until interrupted."""
+    _require_emulator()
+    from ingestctl.local.demo import create_demo_endpoint, instructions, use_stack
+    from ingestctl.local.moto_server import PortInUse
+    from ingestctl.local.runtime import WorkerStartupError
+    from ingestctl.local.stack import LocalStack, StackOptions
+    from ingestctl.local.template import TEMPLATE_PATH, UnresolvableIntrinsic
+
     try:
         fault_plan = parse_fault_plan(faults) if faults else None
     except InvalidFaultSpec as exc:
@@ -79,7 +107,7 @@ def up(
         port=port,
         aws_port=aws_port,
         region=_region(),
-        template=template.resolve(),
+        template=(template or TEMPLATE_PATH).resolve(),
         visibility_timeout=visibility_timeout,
         api_concurrency=api_concurrency,
         consumer_concurrency=consumer_concurrency,

@@ -9,16 +9,15 @@ nothing is ever written back as bytecode there.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingestctl.local.python313 import Python313Missing, find_python313
 from ingestctl.local.template import REPO_ROOT, load_template, resolve_value
 
 # What `sam deploy` ships (the template's default architecture, arm64).
@@ -30,8 +29,6 @@ HOST_BUILD_DIR = REPO_ROOT / ".aws-sam" / "x86_64" / "build"
 RUNTIME_SDK_DIR = REPO_ROOT / ".tools" / "lambda-runtime"
 # Stand-in for the runtime's SnapStart hooks module (`snapshot_restore_py`), put after RUNTIME_SDK_DIR.
 SNAPSHOT_RESTORE_STAND_IN_DIR = Path(__file__).resolve().parent / "runtime_stand_in"
-# pyenv shims resolve python3.13 only when the version is selected.
-PYTHON313_ENVIRONMENT = {"PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.11.7:3.13.0")}
 
 # Runs inside the isolated interpreter: the path comes in argv, never from the environment.
 _BOOTSTRAP = """
@@ -111,23 +108,12 @@ def built_functions(
     return functions
 
 
-@functools.cache
 def python313() -> str:
     """Path of a python3.13 interpreter (the Lambda runtime's version), or ArtifactMissing."""
-    environment = {**os.environ, **PYTHON313_ENVIRONMENT}
-    found = shutil.which("python3.13", path=environment.get("PATH"))
-    if found:
-        probe = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [found, "-c", "import sys; print(sys.version_info[:2] == (3, 13), sys.executable)"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        verdict, _, executable = probe.stdout.strip().partition(" ")
-        if verdict == "True":
-            return executable  # the interpreter itself, not pyenv's shell shim
-    raise ArtifactMissing("python3.13 not found (pyenv: PYENV_VERSION=3.11.7:3.13.0)")
+    try:
+        return find_python313()
+    except Python313Missing as missing:
+        raise ArtifactMissing(str(missing)) from missing
 
 
 def run_isolated(
@@ -141,10 +127,10 @@ def run_isolated(
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh `python3.13 -I -S -B`: sys.path is `sys_path` plus the stdlib, no site-packages.
 
-    `environment` is the whole environment of the child (plus PATH and the pyenv selector);
+    `environment` is the whole environment of the child (plus PATH);
     `interpreter_options` go before `-c` (e.g. `-X importtime`).
     """
-    child_environment = {"PATH": os.environ.get("PATH", ""), **PYTHON313_ENVIRONMENT, **environment}
+    child_environment = {"PATH": os.environ.get("PATH", ""), **environment}
     return subprocess.run(  # noqa: S603 - our own interpreter and build output
         [
             python or python313(),

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from ingestctl.local.template import REPO_ROOT
 from session_ingest.adapters.clock import SystemClock
 from session_ingest.adapters.endpoint_store import EndpointAlreadyExists, EndpointStore
-from session_ingest.adapters.rate_limiter import consume
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.tokens import IssuedToken, hash_secret, parse_token
+from session_ingest.service.dependencies import request_ledger
 
 SAMPLE_EVENTS_DIR = REPO_ROOT / "events" / "ingest_api"
 # The one every other sample varies (same endpoint, same token).
@@ -66,6 +66,7 @@ def use_up_rate_limit(config: EndpointConfig) -> int:
     """Spend the rest of the endpoint's current minute, so rate_limited.json answers 429 in it."""
     window = RateWindow.containing(config.endpoint_id, config.rate_limit_per_minute, time.time())
     spent = 0
-    while consume(window).admitted:
+    ledger = request_ledger()
+    while ledger.consume(window).admitted:
         spent += 1
     return spent
