@@ -235,27 +235,3 @@ def test_the_built_layer_holds_exactly_the_locked_pins() -> None:
     }
     # Then pip installed the lock's versions and nothing unpinned beside them (no boto3 or botocore either)
     assert installed == pinned_requirements()
-
-
-FORMAT_PROBE = """
-import json
-from session_ingest.domain.json_schema import schema_errors
-formats = {formats!r}
-schema = {{"type": "object", "properties": {{name: {{"format": name}} for name in formats}}}}
-print(json.dumps(sorted(error.field for error in schema_errors(formats, schema))))
-"""
-
-
-def test_the_built_layer_asserts_the_formats_of_an_endpoint_schema(
-    host_functions: dict[str, BuiltFunction],
-) -> None:
-    # Given the built API function and a schema whose every property has a `format`, with values breaking it
-    function = host_functions["IngestApiFunction"]
-    invalid = {"date-time": "2026-06-15 09:00", "uri": "no scheme", "hostname": "-dash.example"}
-    # When the payload is checked inside the artifact, as the deployed function checks it
-    result = run_isolated(
-        function.sys_path(), FORMAT_PROBE.format(formats=invalid), lambda_environment(function)
-    )
-    # Then every format is asserted: the layer ships each format's checker library
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == sorted(invalid)

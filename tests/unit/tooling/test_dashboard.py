@@ -15,7 +15,7 @@ from ingestctl.local.template import load_template
 def _template_dashboard_metrics() -> set[str]:
     body = load_template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     from_selects = re.findall(r"SUM\((\w+)\) FROM SessionIngest", body)
-    from_searches = re.findall(r'MetricName=\\\\?"(\w+)\\\\?"', body)
+    from_searches = re.findall(r'Namespace=\\\\?"SessionIngest\\\\?" MetricName=\\\\?"(\w+)\\\\?"', body)
     return set(from_selects) | set(from_searches)
 
 

@@ -43,6 +43,7 @@ class Figure:
 # naming the same metrics.
 FIGURES: tuple[Figure, ...] = (
     Figure("requests accepted", "RequestsAccepted", "Sum"),
+    Figure("requests replayed", "RequestsReplayed", "Sum"),
     Figure("requests rejected", "RequestsRejected", "Sum", split_by="reason"),
     Figure("accept-to-processed avg (ms)", "AcceptToProcessedLatency", "Average"),
     Figure("accept-to-processed max (ms)", "AcceptToProcessedLatency", "Maximum"),
