@@ -50,7 +50,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
 NOT_AWS = {
     ("map",): "maps a payload offline",
     ("local", "up"): "starts its own moto server",
-    ("local", "seed-samples"): "refuses to run without AWS_ENDPOINT_URL (tests/integration/test_sam_local_env.py)",
+    ("local", "seed-samples"): "refuses to run without AWS_ENDPOINT_URL (test_sam_local_env.py)",
 }
 
 
