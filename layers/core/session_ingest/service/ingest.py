@@ -12,7 +12,7 @@ accepted request is counted by the same transaction that stores it (two AWS call
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -71,7 +71,7 @@ class IngestRequest:
 
     endpoint_id: str
     request_id: str
-    authorization: str | None
+    authorization: str | None = field(repr=False)  # holds the bearer token
     content_type: str | None
     body: str | None
     body_is_base64: bool = False
@@ -113,22 +113,29 @@ class _Screened:
     idempotency_key: str | None
 
 
-def _is_uuid(value: str) -> bool:
+def canonical_uuid(value: str) -> str | None:
+    """`value` as a lower-case hyphenated UUID, or None when it is no UUID.
+
+    Ids from the path are compared in this one form, so `{…}`, upper-case or unhyphenated spellings
+    of an id name the same endpoint or request rather than a different cache entry.
+    """
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def authenticate(deps: IngestDependencies, endpoint_id: str, authorization: str | None) -> EndpointConfig:
     """The endpoint the bearer token opens. 401 for every token problem, 404 only after a valid token."""
     presented = bearer_token(authorization)
-    if presented is None or not _is_uuid(endpoint_id):
+    canonical_id = canonical_uuid(endpoint_id)
+    if presented is None or canonical_id is None:
         raise Unauthenticated
-    endpoint = deps.endpoints.get(endpoint_id, presented.token_id)
+    endpoint = deps.endpoints.get(canonical_id, presented.token_id)
     token = None if endpoint is None else endpoint.tokens.get(presented.token_id)
-    if endpoint is None or token is None or not secret_matches(presented, token):
+    if endpoint is None or endpoint.config.endpoint_id != canonical_id:
+        raise Unauthenticated
+    if token is None or not secret_matches(presented, token):
         raise Unauthenticated
     if not token.is_usable_at(deps.clock.now()):
         raise Unauthenticated
@@ -356,10 +363,11 @@ def get_request_outcome(
     """
     deps = deps or ingest_dependencies()
     config = authenticate(deps, endpoint_id, authorization)
-    if not _is_uuid(request_id):
+    canonical_request_id = canonical_uuid(request_id)
+    if canonical_request_id is None:
         raise RequestNotFound
     window = _window(deps, config)
-    outcome, count = deps.requests.outcome_and_count(request_id, window)
+    outcome, count = deps.requests.outcome_and_count(canonical_request_id, window)
     deps.known_counts.observe(window, count)
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
         raise RequestNotFound
