@@ -62,8 +62,9 @@ def is_site_path(text: str) -> bool:
     """`/sessions/1`, not `//host` (a protocol-relative URL leaving the site) in any disguise.
 
     Judged on what a browser, proxy or server may make of it: percent-decoded (twice, for `%252F`),
-    NFKC-folded (the full-width solidus U+FF0F becomes `/`), backslashes read as slashes. That form must not start with `//`,
-    and no path segment may be `.` or `..` (`/.//evil.com` resolves to `//evil.com`).
+    NFKC-folded (the full-width solidus U+FF0F becomes `/`), backslashes read as slashes. That form
+    must not start with `//`, and no path segment may be `.` or `..` (`/.//evil.com` resolves to
+    `//evil.com`).
     """
     if not text.startswith("/") or text.startswith("//"):
         return False
