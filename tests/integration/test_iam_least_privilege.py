@@ -13,6 +13,7 @@ path, so a permission cannot outlive the code that needed it.
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -198,7 +199,7 @@ def deliver_unreadable(recorder: CallRecorder, request_id: str) -> None:
 
 def deliver_invalid_envelope(recorder: CallRecorder, request_id: str) -> None:
     """An envelope of the right version that does not validate: the request fails permanently."""
-    body = '{"schema_version": 1, "request_id": "%s", "endpoint_id": "?"}' % request_id
+    body = json.dumps({"schema_version": 1, "request_id": request_id, "endpoint_id": "?"})
     with recorder.function("IngestConsumerFunction"):
         reply = ingest_consumer_handler.lambda_handler(
             sqs_event(sqs_record(body, request_id)), LambdaContextStub()

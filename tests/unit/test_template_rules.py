@@ -363,7 +363,8 @@ def test_a_per_ip_rate_based_web_acl_guards_the_api_stage_when_its_parameter_is_
 
 def test_without_a_per_ip_limit_there_is_no_web_acl() -> None:
     # Given the default parameters / Then no web ACL is created (WAF costs money per ACL and rule)
-    assert not of_type("AWS::WAFv2::WebACL") and not of_type("AWS::WAFv2::WebACLAssociation")
+    assert not of_type("AWS::WAFv2::WebACL")
+    assert not of_type("AWS::WAFv2::WebACLAssociation")
     # And production sets one
     assert int(samconfig_overrides("prod")["WebAclRateLimitPerIp"]) >= 10
 
