@@ -24,10 +24,11 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
-from ingestctl.template import CreatedResources, resolved_resources
+from ingestctl.local.template import CreatedResources, resolved_resources
 from session_ingest import limits
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.request_store import RequestStore
+from session_ingest.adapters.request_ledger import RequestLedger
+from session_ingest.adapters.store_errors import translate
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from session_ingest.service.endpoints import create_endpoint
@@ -151,20 +152,20 @@ def recorder(aws: CreatedResources, monkeypatch: pytest.MonkeyPatch) -> CallReco
 
 @contextlib.contextmanager
 def failing_once(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[None]:
-    """RequestStore.<method> fails once with a DynamoDB error, as if the Lambda died around it."""
-    original = getattr(RequestStore, method)
+    """RequestLedger.<method> fails once as DynamoDB would, as if the Lambda died around it."""
+    original = getattr(RequestLedger, method)
     calls = []
 
-    def fail_first(self: RequestStore, *args: Any) -> Any:
+    def fail_first(self: RequestLedger, *args: Any) -> Any:
         calls.append(args)
         if len(calls) == 1:
-            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, method)
+            raise translate(ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, method))
         return original(self, *args)
 
     with monkeypatch.context() as patch:
-        patch.setattr(RequestStore, method, fail_first)
+        patch.setattr(RequestLedger, method, fail_first)
         yield
-    assert calls, f"RequestStore.{method} was never called"
+    assert calls, f"RequestLedger.{method} was never called"
 
 
 def consume_queue(recorder: CallRecorder, queue_url: str, redeliver: bool = False) -> None:
