@@ -72,6 +72,11 @@ STALE_FIELD = "stale_field"
 DUPLICATE_UID = "duplicate_organisation_uid"
 RESOURCE_ID_NOT_FOUND = "resource_id_not_found"
 SESSION_ITEM = "session"  # the session's name in the unit of work (the outcome's is REQUEST_ITEM)
+# Reasons recorded on an outcome instead of AWS's own error text, which stays in the logs: a stable
+# code first, then a sentence.
+STORE_UNAVAILABLE_REASON = "store_unavailable: the tables could not be reached; the message is retried"
+WRITE_REJECTED_REASON = "write_rejected: the store refused the write (its logs say why)"
+UNEXPECTED_REASON = "unexpected_error: the consumer failed unexpectedly (its logs say why)"
 
 
 def claim_item(organisation_uid: str) -> str:
@@ -127,18 +132,23 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
     except WriteRejected as error:
         # DynamoDB refuses the write itself (e.g. an item over its size limit): no retry can succeed.
-        return _fail(deps, _ref(envelope), f"write refused: {error}", envelope.warnings)
+        # AWS's text (it may name roles, accounts, tables) goes to the log; the outcome gets a code.
+        logger.error("the store refused the write", extra={"aws_error": str(error)})
+        return _fail(deps, _ref(envelope), WRITE_REJECTED_REASON, envelope.warnings)
     except ProcessingError as error:
         _record_retry(deps, message, _ref(envelope), error.reason)
         raise
     except StoreUnavailable as error:
-        reason = f"AWS error: {error}"
-        _record_retry(deps, message, _ref(envelope), reason)
-        raise TransientFailure(reason) from error
+        logger.warning("the store is unavailable", extra={"aws_error": str(error)})
+        _record_retry(deps, message, _ref(envelope), STORE_UNAVAILABLE_REASON)
+        raise TransientFailure(STORE_UNAVAILABLE_REASON) from error
     except Exception as error:
-        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look.
+        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look;
+        # the integrator, once it is dead-lettered, sees only a code (the text may hold anything).
         logger.exception("unexpected error while processing a message")
-        _record_retry(deps, message, _ref(envelope), f"unexpected {type(error).__name__}: {error}")
+        _record_retry(
+            deps, message, _ref(envelope), f"unexpected {type(error).__name__}: {error}", UNEXPECTED_REASON
+        )
         raise
 
 
@@ -440,10 +450,15 @@ def _fail(
 
 
 def _record_retry(
-    deps: ConsumerDependencies, message: QueueMessage, ref: RequestRef | None, reason: str
+    deps: ConsumerDependencies,
+    message: QueueMessage,
+    ref: RequestRef | None,
+    reason: str,
+    public_reason: str | None = None,
 ) -> None:
     """Best effort: keep the last failure on the outcome so operators can explain it; on the message's
-    last allowed receive (it goes to the DLQ next), the outcome becomes failed, dead-lettered."""
+    last allowed receive (it goes to the DLQ next), the outcome becomes failed, dead-lettered, with
+    `public_reason` (default: `reason`) among the errors its integrator reads."""
     consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
     logger.warning("message failed; left for redelivery", extra={"reason": reason})
     if ref is None:
@@ -452,6 +467,6 @@ def _record_retry(
     try:
         outcomes.note_retry(deps.ledger, ref.request_id, reason, now)
         if outcomes.is_last_receive(message.receive_count, deps.max_receive_count):
-            outcomes.fail_dead_lettered(deps.ledger, ref, reason, now)
+            outcomes.fail_dead_lettered(deps.ledger, ref, public_reason or reason, now)
     except (StoreUnavailable, WriteRejected):
         logger.exception("could not record the failure reason on the request outcome")
