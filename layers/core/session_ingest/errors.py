@@ -130,6 +130,17 @@ class PermanentFailure(ProcessingError):
     """The request can never succeed: its outcome becomes `failed` and the message is consumed."""
 
 
+class OrganisationMismatch(PermanentFailure):
+    """A message whose match keys found another organisation's session or uid in its event."""
+
+    def __init__(self, field: str, event_id: int) -> None:
+        super().__init__(
+            f"organisation_mismatch: the {field} matches data of another organisation in event {event_id}; "
+            "an event belongs to exactly one organisation, so nothing was changed"
+        )
+        self.field = field
+
+
 class TransientFailure(ProcessingError):
     """Worth retrying: the message is reported failed and SQS redelivers it."""
 

@@ -44,6 +44,7 @@ class StoredSession:
     version: int
     fields: Mapping[str, Any]
     field_accepted_at: Mapping[str, datetime] = field(default_factory=dict)
+    organisation: str | None = None  # the organisation that owns it (every stored session names one)
 
     @property
     def organisation_uid(self) -> str | None:
@@ -64,10 +65,30 @@ class UidClaim:
     organisation_uid: str
     holders: tuple[int, ...]
     version: int
+    organisation: str | None = None  # the organisation whose sessions hold the uid
 
     @property
     def primary(self) -> int:
         return self.holders[0]
+
+
+def foreign_match_key(
+    organisation: str,
+    session: StoredSession | None,
+    claim: UidClaim | None,
+    claimed: StoredSession | None = None,
+) -> str | None:
+    """The match key ("resource_id" or "organisation_uid") that found another organisation's data.
+
+    An event belongs to exactly one organisation (contract §3), so such data means a misconfigured or
+    forged message: it must never be matched, read back or written (None: everything found is ours).
+    """
+    if session is not None and session.organisation not in (None, organisation):
+        return "resource_id"
+    for owned in (claim, claimed):
+        if owned is not None and owned.organisation not in (None, organisation):
+            return "organisation_uid"
+    return None
 
 
 def event_organisation_uid(event_id: int, organisation_uid: str) -> str:

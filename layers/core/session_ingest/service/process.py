@@ -205,7 +205,9 @@ def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> Proc
     for attempt in range(limits.MAX_WRITE_ATTEMPTS):
         if attempt:
             deps.sleep(_backoff_seconds(attempt))
-        match = find_match(deps.sessions, envelope.event_id, prepared.keys, prepared.location_number)
+        match = find_match(
+            deps.sessions, envelope.organisation, envelope.event_id, prepared.keys, prepared.location_number
+        )
         if match.session is None:
             if reserved_number is None:
                 reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
@@ -312,7 +314,7 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
         uow, deps.ledger, _ref(envelope), "updated", session.resource_id, all_warnings, now
     )
     if merge.applied or uid_plan.writes:
-        change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid)
+        change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid, envelope.organisation)
         uow.add(SESSION_ITEM, deps.sessions.update_session(change, now))
     _stage_claims(uow, deps, envelope, uid_plan, now)
     if not isinstance(result := uow.commit(), Committed):
