@@ -59,6 +59,15 @@ MAX_UNANCHORED_PATTERN_MATCH_CHARS = 64
 MAX_WARNINGS_PER_RECORD = 50
 
 
+# DynamoDB items are at most 400 KB: a session whose fields (with their accept times and bookkeeping,
+# estimated by domain.sessions.stored_size_bytes) exceed this can never be stored. Refused at accept
+# time for one record (422), and failed as `record_too_large` when a merge would grow past it.
+MAX_STORED_SESSION_BYTES = 380_000
+# The ingest queue's MaximumMessageSize (template.yaml; SQS allows up to 1 MiB). An envelope holds one
+# record within MAX_STORED_SESSION_BYTES plus its warnings, so it always fits.
+MAX_QUEUE_MESSAGE_BYTES = 1_048_576
+
+
 # Consumer: optimistic-lock conflicts and lost create races are re-read and retried this many times
 # (jittered exponential backoff) before the message is left to SQS redelivery.
 MAX_WRITE_ATTEMPTS = 5

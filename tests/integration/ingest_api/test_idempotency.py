@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -216,3 +217,21 @@ def test_a_replay_carries_the_current_windows_rate_limit_headers(api: ApiClient,
     # Then the replay carries the RateLimit headers of the current window (nothing spent in it)
     assert replay.status == 200
     assert replay.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE)
+
+
+@pytest.mark.parametrize(
+    ("second_body", "status"),
+    [({"session": {"name": "First"}}, 200), ({"session": {"name": "Changed"}}, 422)],
+    ids=["replay", "conflict"],
+)
+def test_repeats_of_a_key_spend_rate_limit_units(
+    deps: IngestDependencies, clock: FakeClock, second_body: dict[str, Any], status: int
+) -> None:
+    # Given an endpoint allowing 3 requests a minute, and one request accepted with a key
+    created = create_endpoint("acme", 42, rate_limit_per_minute=3, clock=clock)
+    api = ApiClient(created["endpoint_id"], created["token"])
+    assert api.post({"session": {"name": "First"}}, idempotency_key="k").status == 200
+    # When the key is repeated (the same body: a replay; another: a conflict)
+    answers = [api.post(second_body, idempotency_key="k") for _ in range(3)]
+    # Then each repeat spends a unit like any request that stores nothing: the window fills up
+    assert [answer.status for answer in answers] == [status, status, 429]

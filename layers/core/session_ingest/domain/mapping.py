@@ -82,6 +82,34 @@ def map_payload(
     return MappingResult.model_construct(record=record, warnings=warnings.result(), errors=[])
 
 
+def renormalise_record(
+    record: dict[str, Any], organisation: str, endpoint_type: EndpointType = EndpointType.SESSION
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """A record that did not necessarily come out of `map_payload`, put through its field rules again.
+
+    Every field must be known and pass its rule; the result holds the rules' output (the rules are
+    fixed points, so a record the API produced comes back unchanged), and the cross-field checks must
+    pass. The consumer runs this on every envelope: whoever can send to the queue cannot write fields
+    the API would have refused or changed.
+    """
+    record_type = RECORD_TYPES.get(endpoint_type)
+    if record_type is None:
+        return {}, [FieldError("endpoint_type", f"no record type {str(endpoint_type)!r}")]
+    context = FieldContext(organisation=organisation, warnings=WarningCollector())
+    normalised: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in record.items():
+        rule = record_type.fields.get(name)
+        if rule is None:
+            errors.append(FieldError(shorten(str(name)), f"is not a {record_type.name} field"))
+            continue
+        try:
+            normalised[name] = rule(value, context)
+        except (InvalidValue, IgnoredValue) as error:
+            errors.append(FieldError(name, error.message))
+    return normalised, errors or record_type.cross_checks(normalised)
+
+
 def load_mapping_rules(data: Any, endpoint_type: EndpointType = EndpointType.SESSION) -> MappingRules:
     """Validate a mapping document (e.g. a parsed mapping file); raise `InvalidMapping` saying why."""
     if isinstance(data, MappingRules):

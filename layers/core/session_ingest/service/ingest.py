@@ -37,6 +37,7 @@ from session_ingest.domain.models import (
     StoredOutcome,
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
+from session_ingest.domain.sessions import mergeable_fields, stored_size_bytes
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -157,6 +158,18 @@ def validate_payload(config: EndpointConfig, raw: bytes) -> tuple[dict[str, Any]
     errors.extend(mapped.errors)
     if errors or mapped.record is None:
         raise ValidationFailed(errors[: limits.MAX_VALIDATION_DETAILS] or [_NOT_AN_OBJECT])
+    size = stored_size_bytes(mergeable_fields(mapped.record))
+    if size > limits.MAX_STORED_SESSION_BYTES:
+        # It could never be stored (nor queued whole): refused now rather than failed later.
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "$",
+                    f"the normalised record takes about {size:,} bytes; a stored session holds at most "
+                    f"{limits.MAX_STORED_SESSION_BYTES:,}",
+                )
+            ]
+        )
     return payload, mapped
 
 
@@ -278,7 +291,6 @@ def _envelope(screened: _Screened, outcome: StoredOutcome) -> IngestEnvelope:
         event_id=screened.config.event_id,
         endpoint_type=screened.config.endpoint_type,
         accepted_at=outcome.accepted_at,
-        payload=screened.payload,
         record=screened.mapped.record,
         warnings=screened.mapped.warnings,
     )
@@ -288,15 +300,19 @@ def _answer_repeat(
     deps: IngestDependencies, screened: _Screened, existing: StoredClaim, claim: IdempotencyClaim
 ) -> AcceptedRequest:
     verdict = judge_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
+    if verdict is Repeat.ABANDONED:  # the first attempt's transaction already counted it
+        return _resume(deps, screened, replace(claim, request_id=existing.request_id))
+    # A replay, a conflict and an in-flight answer store nothing, so the cancelled accept transaction
+    # counted nothing: each spends its unit here, like any other request that stores nothing (a client
+    # looping on one key meets its rate limit too).
+    rate = _spend(deps, screened.window)
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
     if verdict is Repeat.IN_FLIGHT:
         raise IdempotencyInProgress(retry_after_seconds=1)
-    if verdict is Repeat.ABANDONED:
-        return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
     record_replayed()
-    return AcceptedRequest(existing.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(existing.request_id, rate, replayed=True)
 
 
 def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> AcceptedRequest:
