@@ -2,12 +2,12 @@
 
 Both handlers are driven through their main and rare paths against moto (accept, idempotent replay,
 conflict and in-flight answer, resuming an abandoned Idempotency-Key (queued, or never queued and
-reopened), a failed send and a failed release, dry run with match lookups, outcome lookup, rejected
-token, rate limit, create, update, duplicate uid, unknown location, redelivery, a duplicate send, an
-unreadable message and an invalid envelope) while botocore reports every call. Each call becomes the
-IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
-and is checked against the role's statements. The reverse is checked too: every grant is used by some
-path, so a permission cannot outlive the code that needed it.
+reopened), a failed send and a failed release, dry run with match lookups, outcome lookup, request
+listing, rejected token, rate limit, create, update, duplicate uid, unknown location, redelivery, a
+duplicate send, an unreadable message and an invalid envelope) while botocore reports every call. Each
+call becomes the IAM action(s) and resource CloudFormation would authorise (transactions per item,
+queries per index), and is checked against the role's statements. The reverse is checked too: every grant
+is used by some path, so a permission cannot outlive the code that needed it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources, resolved_resources
 from session_ingest import limits
 from session_ingest.adapters.aws import client
@@ -31,7 +32,6 @@ from session_ingest.adapters.request_ledger import RequestLedger
 from session_ingest.adapters.store_errors import translate
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
 from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
@@ -252,6 +252,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources, monkeypatch:
         assert api.post({"session": {"name": "Other", "location_resource_id": 999}}).status == 200
         assert api.post({"session": {"name": "Here", "location_resource_id": location["id"]}}).status == 200
         assert api.get_outcome(created.body["request_id"]).status == 200
+        assert api.list_requests(status="queued", limit="1").status == 200
         assert api.post({"session": {"name": "x"}}, token="not-a-token").status == 401
         # the queue refuses the message: the idempotency claim is released, the client told to retry
         with Stubber(client("sqs")) as refusing_queue:

@@ -10,13 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
 from session_ingest.domain.models import RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import stage_acceptance
 from session_ingest.service.request_outcomes import fail_not_queued
 from tests.fixtures import reference_session_payload
@@ -38,10 +38,11 @@ def test_a_repeat_with_the_same_key_and_body_replays_the_first_response(
     assert second.status == 200
     assert second.body == first.body
     assert second.headers["X-Request-Id"] != first.body["request_id"]
-    # And only one message was queued, and only one request counted against the limit
+    # And only one message was queued; the replay spent a rate-limit unit too (it stores nothing,
+    # like a rejection: issue 12), so two requests counted against the limit
     assert len(queue.drain()) == 1
     counters = [item for pk, item in requests_table_items(aws).items() if pk.startswith("RATE#")]
-    assert [counter["request_count"]["N"] for counter in counters] == ["1"]
+    assert [counter["request_count"]["N"] for counter in counters] == ["2"]
 
 
 def test_the_same_key_with_a_different_body_is_a_422_conflict(api: ApiClient, queue: QueueReader) -> None:
@@ -214,9 +215,9 @@ def test_a_replay_carries_the_current_windows_rate_limit_headers(api: ApiClient,
     # When it is replayed in a later window
     clock.advance(timedelta(minutes=2).total_seconds())
     replay = api.post(BODY, idempotency_key="order-1")
-    # Then the replay carries the RateLimit headers of the current window (nothing spent in it)
+    # Then the replay carries the RateLimit headers of the current window, where it spent its unit
     assert replay.status == 200
-    assert replay.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE)
+    assert replay.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE - 1)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from ingestctl.admin.endpoints import create_endpoint
 from session_ingest import limits
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import QueueReader
 from tests.support.ingest_api import ApiClient, FakeClock
 

@@ -46,7 +46,7 @@ def normalise_link_url(value: Any) -> str:
     _check_safe_characters(text)
     if is_site_path(text):
         return text
-    if text.startswith("/"):
+    if text.startswith("/") and not text.startswith("//"):
         raise InvalidValue(
             "must be a path on this site: not //host, nor a backslash, an encoded slash, "
             "a full-width slash or a . or .. segment that could make it one"
