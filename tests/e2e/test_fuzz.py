@@ -293,6 +293,8 @@ JSON_VALUES = st.recursive(
     max_leaves=25,
 )
 FIELDS = sorted(SESSION_FIELDS)
+# contract §5: a background that is no object of CSS properties is ignored with a warning, not refused.
+IGNORING_FIELDS = frozenset({"eventapp_background"})
 POSTS = st.sampled_from([INGEST, DRY_RUN])
 
 
@@ -333,7 +335,9 @@ def _wrong_values(field: str) -> st.SearchStrategy[Any]:
     return wrong if field == "eventapp_background" else wrong | _OBJECTS
 
 
-@given(data=st.data(), field=st.sampled_from(FIELDS), operation=POSTS)
+@given(
+    data=st.data(), field=st.sampled_from([f for f in FIELDS if f not in IGNORING_FIELDS]), operation=POSTS
+)
 @FUZZ
 def test_a_wrong_type_in_any_session_field_is_a_422_naming_the_field(
     fuzz: StackEndpoint, data: st.DataObject, field: str, operation: tuple[str, str]
@@ -346,6 +350,23 @@ def test_a_wrong_type_in_any_session_field_is_a_422_naming_the_field(
     # Then it is a 422 whose details name that field
     assert answer.status == 422, answer.body
     assert field in {detail["field"] for detail in answer.json["details"]}
+
+
+@given(data=st.data(), field=st.sampled_from(sorted(IGNORING_FIELDS)))
+@FUZZ
+def test_a_wrong_type_in_an_ignoring_field_is_left_out_with_a_warning(
+    fuzz: StackEndpoint, data: st.DataObject, field: str
+) -> None:
+    # Given a valid session whose background is no object of CSS properties
+    value = data.draw(_wrong_values(field), label="value")
+    payload = {"session": {"organisation_uid": "fuzz-ignored", "name": "Ignored", field: value}}
+    # When it is dry-run
+    answer = _checked("ignored values", DRY_RUN, fuzz.post(payload, DRY_RUN))
+    # Then the rest of the record is processed, the field left out with a warning naming it
+    assert answer.status == 200, answer.body
+    assert field not in answer.json["record"]
+    assert answer.json["record"]["name"] == "Ignored"
+    assert ("invalid_value_ignored", field) in {(w["code"], w["field"]) for w in answer.json["warnings"]}
 
 
 @given(depth=st.integers(min_value=1, max_value=120), kind=st.sampled_from("[{"), decoy=st.booleans())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from ingestctl.admin.endpoints import create_token, revoke_token
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from session_ingest.adapters.endpoint_store import EndpointStore
+from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.tokens import issue_token
 from tests.e2e.conftest import eventually
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
@@ -213,3 +215,62 @@ def test_a_stored_session_keeps_only_the_safe_css(stack: LocalStackProcess, alph
     assert len(stored) == 1
     kept = {name: value["S"] for name, value in stored[0]["eventapp_background"]["M"].items()}
     assert kept == {"background-color": "#0a0b0c", "opacity": "0.5"}
+
+
+def _processed(endpoint: StackEndpoint, request_id: str) -> dict[str, Any]:
+    def final() -> dict[str, Any] | None:
+        answer = endpoint.send(OUTCOME, request_id=request_id)
+        return answer.json if answer.json["status"] != "queued" else None
+
+    return eventually(final)
+
+
+def _second_organisation_on(stack: LocalStackProcess, event_id: int) -> StackEndpoint:
+    """Organisation beta's endpoint on another organisation's event: `endpoint create` refuses this, so it
+    is written through the endpoint store directly, as a configuration from before the refusal would be."""
+    config = EndpointConfig(
+        endpoint_id=str(uuid.uuid4()),
+        organisation="beta",
+        event_id=event_id,
+        rate_limit_per_minute=RATE_LIMIT,
+        created_at=datetime.now(UTC),
+    )
+    token = issue_token()
+    with service_pointed_at(stack):
+        EndpointStore().create(config, token)
+    return StackEndpoint(stack.ready["api_url"], config.endpoint_id, token.token, event_id)
+
+
+def test_another_organisation_on_the_same_event_can_neither_see_nor_change_its_sessions(
+    stack: LocalStackProcess,
+) -> None:
+    # Given alpha's processed session with an organisation uid, and beta's endpoint on alpha's event
+    alpha = create_stack_endpoint(stack, organisation="alpha", rate_limit=RATE_LIMIT)
+    created = alpha.post({"session": {"organisation_uid": "iso-1", "name": "Alpha only"}})
+    alpha_session = _processed(alpha, created.json["request_id"])
+    assert alpha_session["status"] == "processed", alpha_session
+    number = alpha_session["resource_id"].rsplit("/", 1)[1]
+    beta = _second_organisation_on(stack, alpha.event_id)
+    for session in (
+        {"resource_id": f"beta/session/{number}", "name": "Beta was here"},
+        {"resource_id": int(number), "name": "Beta was here"},
+        {"organisation_uid": "iso-1", "name": "Beta was here"},
+    ):
+        # When beta dry-runs a payload whose match key finds alpha's session
+        dry_run = beta.post({"session": session}, DRY_RUN)
+        # Then it is refused, naming neither alpha nor its resource id
+        assert dry_run.status == 422, dry_run.body
+        assert "alpha" not in dry_run.body.decode()
+        # And when beta sends it for real, the request fails and reveals nothing either
+        accepted = beta.post({"session": session})
+        assert accepted.status == 200
+        failed = _processed(beta, accepted.json["request_id"])
+        assert failed["status"] == "failed"
+        assert failed["resource_id"] is None
+        assert "alpha" not in json.dumps(failed)
+    # And alpha's session is unchanged
+    items = _scan(stack, "SessionsTable")
+    [stored] = [
+        item for item in items if item.get("resource_id", {}).get("S") == alpha_session["resource_id"]
+    ]
+    assert stored["name"] == {"S": "Alpha only"}

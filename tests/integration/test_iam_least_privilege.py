@@ -1,27 +1,35 @@
 """Each function's IAM role in template.yaml allows exactly the AWS calls its code makes.
 
-Both handlers are driven through their main paths against moto (accept, idempotent replay and
-conflict, dry run with match lookups, outcome lookup, request listing, rejected token, rate limit, create,
-update, duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
-IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
-and is checked against the role's statements. The reverse is checked too: every grant is used by some
-path, so a permission cannot outlive the code that needed it.
+Both handlers are driven through their main and rare paths against moto (accept, idempotent replay,
+conflict and in-flight answer, resuming an abandoned Idempotency-Key (queued, or never queued and
+reopened), a failed send and a failed release, dry run with match lookups, outcome lookup, request
+listing, rejected token, rate limit, create, update, duplicate uid, unknown location, redelivery, a
+duplicate send, an unreadable message and an invalid envelope) while botocore reports every call. Each
+call becomes the IAM action(s) and resource CloudFormation would authorise (transactions per item,
+queries per index), and is checked against the role's statements. The reverse is checked too: every grant
+is used by some path, so a permission cannot outlive the code that needed it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
 from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources, resolved_resources
+from session_ingest import limits
 from session_ingest.adapters.aws import client
+from session_ingest.adapters.request_ledger import RequestLedger
+from session_ingest.adapters.store_errors import translate
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from tests.integration.ingest_api.conftest import START
@@ -107,7 +115,8 @@ def role_grants(function: str) -> set[Grant]:
 class CallRecorder:
     """Collects the IAM grants of every call the shared boto3 clients make, per function."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.current: str | None = None
         self.grants: dict[str, set[Grant]] = {}
 
@@ -136,9 +145,27 @@ def recorder(aws: CreatedResources, monkeypatch: pytest.MonkeyPatch) -> CallReco
     clock = FakeClock(START)
     dependencies = build_ingest_dependencies(clock)
     monkeypatch.setattr(ingest_service, "ingest_dependencies", lambda: dependencies)
-    recorder = CallRecorder()
+    recorder = CallRecorder(clock)
     recorder.attach()
     return recorder
+
+
+@contextlib.contextmanager
+def failing_once(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[None]:
+    """RequestLedger.<method> fails once as DynamoDB would, as if the Lambda died around it."""
+    original = getattr(RequestLedger, method)
+    calls = []
+
+    def fail_first(self: RequestLedger, *args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise translate(ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, method))
+        return original(self, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RequestLedger, method, fail_first)
+        yield
+    assert calls, f"RequestLedger.{method} was never called"
 
 
 def consume_queue(recorder: CallRecorder, queue_url: str, redeliver: bool = False) -> None:
@@ -171,7 +198,40 @@ def deliver_unreadable(recorder: CallRecorder, request_id: str) -> None:
     assert reply == {"batchItemFailures": [{"itemIdentifier": "unreadable-1"}]}
 
 
-def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
+def deliver_invalid_envelope(recorder: CallRecorder, request_id: str) -> None:
+    """An envelope of the right version that does not validate: the request fails permanently."""
+    body = json.dumps({"schema_version": 1, "request_id": request_id, "endpoint_id": "?"})
+    with recorder.function("IngestConsumerFunction"):
+        reply = ingest_consumer_handler.lambda_handler(
+            sqs_event(sqs_record(body, request_id)), LambdaContextStub()
+        )
+    assert reply == {"batchItemFailures": []}
+
+
+def drive_abandoned_idempotency_keys(
+    recorder: CallRecorder, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys whose first request stopped between storing and confirming, resumed once known abandoned."""
+    queued = {"session": {"name": "Resumed"}}
+    never_queued = {"session": {"name": "Reopened"}}
+    with recorder.function("IngestApiFunction"):
+        # queued, but the claim was never confirmed (the Lambda timed out after its send)
+        with failing_once(monkeypatch, "confirm_claim"):
+            assert api.post(queued, idempotency_key="k3").status == 200
+        # a repeat while it may still be in flight is told to retry shortly
+        assert api.post(queued, idempotency_key="k3").status == 409
+        # never queued, and the claim could not be released either
+        with Stubber(client("sqs")) as refusing_queue, failing_once(monkeypatch, "release_claim"):
+            refusing_queue.add_client_error("send_message", "InternalError", http_status_code=500)
+            assert api.post(never_queued, idempotency_key="k4").status >= 500
+        recorder.clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+        # once abandoned, a repeat resumes each under its first request id (GetItem of its outcome;
+        # the never-queued one is stored queued again, then sent)
+        assert api.post(queued, idempotency_key="k3").status == 200
+        assert api.post(never_queued, idempotency_key="k4").status == 200
+
+
+def drive_every_path(recorder: CallRecorder, aws: CreatedResources, monkeypatch: pytest.MonkeyPatch) -> None:
     queue_url = aws.queue_urls["IngestQueue"]
     endpoint = create_endpoint("acme", 42)
     limited = create_endpoint("acme", 42, rate_limit_per_minute=1)
@@ -205,8 +265,10 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         limited_api = ApiClient(limited["endpoint_id"], limited["token"])
         assert limited_api.post({"session": {"name": "a"}}).status == 200
         assert limited_api.post({"session": {"name": "b"}}).status == 429
+    drive_abandoned_idempotency_keys(recorder, api, monkeypatch)
     consume_queue(recorder, queue_url, redeliver=True)
     deliver_unreadable(recorder, created.body["request_id"])
+    deliver_invalid_envelope(recorder, str(uuid.uuid4()))
     resource_id = next(s["resource_id"] for s in stored_sessions(42) if s.get("organisation_uid") == "uid-1")
     with recorder.function("IngestApiFunction"):
         assert api.post({"session": {"resource_id": resource_id, "name": "Renamed"}}).status == 200
@@ -224,10 +286,10 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
 
 @pytest.mark.parametrize("function", ["IngestApiFunction", "IngestConsumerFunction"])
 def test_the_role_allows_every_call_the_function_makes_and_nothing_it_never_makes(
-    recorder: CallRecorder, aws: CreatedResources, function: str
+    recorder: CallRecorder, aws: CreatedResources, function: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given every path of both handlers driven against moto, each call recorded as IAM grants
-    drive_every_path(recorder, aws)
+    drive_every_path(recorder, aws, monkeypatch)
     # When compared with the function's role in template.yaml
     needed = recorder.grants[function] | event_source_grants(function)
     granted = role_grants(function)

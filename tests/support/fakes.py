@@ -404,6 +404,7 @@ class InMemorySessions:
                 version=1,
                 fields=dict(new.fields),
                 field_accepted_at=dict.fromkeys(new.fields, new.accepted_at),
+                organisation=new.organisation,
             )
 
         return fake_item(check, apply)
@@ -414,7 +415,8 @@ class InMemorySessions:
 
         def check() -> dict[str, Any] | None:
             current = self.sessions.get(key)
-            return None if current is not None and current.version == session.version else {}
+            ours = current is not None and current.organisation in (None, change.organisation)
+            return None if current is not None and current.version == session.version and ours else {}
 
         def apply() -> None:
             current = self.sessions[key]
@@ -428,6 +430,7 @@ class InMemorySessions:
                     **current.field_accepted_at,
                     **dict.fromkeys(change.fields, change.accepted_at),
                 },
+                organisation=current.organisation,
             )
 
         return fake_item(check, apply)
@@ -440,14 +443,15 @@ class InMemorySessions:
             expected = write.expected
             if expected is None:
                 return None if current is None else {}
-            return None if current is not None and current.version == expected.version else {}
+            ours = current is not None and current.organisation in (None, organisation)
+            return None if current is not None and current.version == expected.version and ours else {}
 
         def apply() -> None:
             if not write.holders:
                 del self.claims[key]
                 return
             version = 1 if write.expected is None else write.expected.version + 1
-            self.claims[key] = UidClaim(write.organisation_uid, tuple(write.holders), version)
+            self.claims[key] = UidClaim(write.organisation_uid, tuple(write.holders), version, organisation)
 
         return fake_item(check, apply)
 

@@ -322,3 +322,80 @@ def test_production_keeps_its_tables_and_its_logs() -> None:
     # Then tables are protected from deletion and logs are kept for months
     assert overrides["DeletionProtection"] == "true"
     assert int(overrides["LogRetentionDays"]) >= 90
+
+
+@pytest.mark.parametrize(("parameter", "reserved"), [("50", 50), ("0", None)])
+def test_the_api_function_reserves_and_caps_its_concurrency_by_its_parameter(
+    parameter: str, reserved: int | None
+) -> None:
+    # Given the ApiReservedConcurrency parameter (0: no reservation, since reserving 0 would stop the API)
+    resources = resolved_resources(parameter_overrides={"ApiReservedConcurrency": parameter})
+    # When the API function is resolved with it
+    props = resources["IngestApiFunction"]["Properties"]
+    # Then its reserved concurrency follows it, so a flood of API calls cannot starve the consumer
+    given = props.get("ReservedConcurrentExecutions")
+    assert (None if given is None else int(given)) == reserved
+    assert "ReservedConcurrentExecutions" not in resources["IngestConsumerFunction"]["Properties"]
+
+
+def test_a_per_ip_rate_based_web_acl_guards_the_api_stage_when_its_parameter_is_set() -> None:
+    # Given a per-IP limit for the web ACL
+    resources = resolved_resources(parameter_overrides={"WebAclRateLimitPerIp": "2000"})
+    # When the WAF resources are resolved
+    [acl] = of_type("AWS::WAFv2::WebACL", resources).values()
+    [association] = of_type("AWS::WAFv2::WebACLAssociation", resources).values()
+    [rule] = acl["Properties"]["Rules"]
+    # Then one rate-based rule blocks an IP past the limit with the API's 429 shape
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+    assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
+    assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    assert int(rule["Statement"]["RateBasedStatement"]["Limit"]) == 2000
+    assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+    body = acl["Properties"]["CustomResponseBodies"][
+        rule["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
+    ]
+    assert json.loads(body["Content"])["error_type"] == "rate_limited"
+    # And it is associated with the API's stage
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    arn, variables = association["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert "/restapis/${IngestApi}/stages/${ApiStage}" in arn
+    assert variables == {"ApiStage": {"Ref": "IngestApi.Stage"}}
+
+
+def test_without_a_per_ip_limit_there_is_no_web_acl() -> None:
+    # Given the default parameters / Then no web ACL is created (WAF costs money per ACL and rule)
+    assert not of_type("AWS::WAFv2::WebACL")
+    assert not of_type("AWS::WAFv2::WebACLAssociation")
+    # And production sets one
+    assert int(samconfig_overrides("prod")["WebAclRateLimitPerIp"]) >= 10
+
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+
+def test_a_custom_domain_serves_the_api_with_tls_1_2_only() -> None:
+    # Given a custom domain and its certificate
+    resources = resolved_resources(
+        parameter_overrides={"ApiDomainName": "ingest.example.com", "ApiCertificateArn": CERTIFICATE}
+    )
+    # When the API's domain resources are resolved
+    [domain] = of_type("AWS::ApiGateway::DomainName", resources).values()
+    [mapping] = of_type("AWS::ApiGateway::BasePathMapping", resources).values()
+    # Then the domain's TLS policy is set explicitly to TLS 1.2, mapped to the API's stage
+    assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    assert domain["Properties"]["RegionalCertificateArn"] == CERTIFICATE
+    assert mapping["Properties"]["RestApiId"] == {"Ref": "IngestApi"}
+    assert mapping["Properties"]["Stage"] == {"Ref": "IngestApi.Stage"}
+    # And the execute-api endpoint (whose TLS policy cannot be chosen) is switched off
+    assert resources["IngestApi"]["Properties"]["DisableExecuteApiEndpoint"] is True
+
+
+def test_without_a_custom_domain_the_execute_api_endpoint_stays_on() -> None:
+    # Given the default parameters / Then there is no domain, and the API stays reachable
+    assert not of_type("AWS::ApiGateway::DomainName")
+    assert RESOURCES["IngestApi"]["Properties"]["DisableExecuteApiEndpoint"] is False
+    # And a domain without its certificate is refused by a template rule
+    rule = TEMPLATE["Rules"]["CustomDomainNeedsCertificate"]
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiCertificateArn"}, ""]}]
+    }

@@ -130,6 +130,27 @@ class PermanentFailure(ProcessingError):
     """The request can never succeed: its outcome becomes `failed` and the message is consumed."""
 
 
+class RecordTooLarge(PermanentFailure):
+    """The session the request would leave is larger than a DynamoDB item may be."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"record_too_large: the session would take about {size:,} bytes with this request's fields, "
+            f"more than the {limit:,} a stored session may hold; send smaller texts"
+        )
+
+
+class OrganisationMismatch(PermanentFailure):
+    """A message whose match keys found another organisation's session or uid in its event."""
+
+    def __init__(self, field: str, event_id: int) -> None:
+        super().__init__(
+            f"organisation_mismatch: the {field} matches data of another organisation in event {event_id}; "
+            "an event belongs to exactly one organisation, so nothing was changed"
+        )
+        self.field = field
+
+
 class TransientFailure(ProcessingError):
     """Worth retrying: the message is reported failed and SQS redelivers it."""
 

@@ -44,8 +44,28 @@ MAX_RECORD_ID_LIST_ITEMS = 1000  # categories, traits
 MAX_CSS_PROPERTIES = 64
 MAX_CSS_VALUE_CHARS = 1024
 MAX_MAPPING_EXPRESSION_CHARS = 1024
+# A mapping source's result is at most this many times the size of the payload it reads (a bound computed
+# from the expression: multi-selects add up, pipes and projections multiply), so `[@, @] | [@, @] | …`
+# cannot build an exponentially large value.
+MAX_MAPPING_OUTPUT_FACTOR = 32
+
+# Endpoint JSON Schemas (domain/json_schema, domain/regex_safety): at most this many subschemas apply
+# to any one value of a payload (references and allOf/anyOf/oneOf unfolded), and patterns are bounded.
+MAX_SCHEMA_SUBSCHEMAS_PER_VALUE = 500
+MAX_SCHEMA_PATTERN_CHARS = 1000
+# An unanchored pattern is tried from every position of the string: it may match at most this much.
+MAX_UNANCHORED_PATTERN_MATCH_CHARS = 64
 # Warnings are stored on the request outcome item (DynamoDB items are capped at 400 KB).
 MAX_WARNINGS_PER_RECORD = 50
+
+
+# DynamoDB items are at most 400 KB: a session whose fields (with their accept times and bookkeeping,
+# estimated by domain.sessions.stored_size_bytes) exceed this can never be stored. Refused at accept
+# time for one record (422), and failed as `record_too_large` when a merge would grow past it.
+MAX_STORED_SESSION_BYTES = 380_000
+# The ingest queue's MaximumMessageSize (template.yaml; SQS allows up to 1 MiB). An envelope holds one
+# record within MAX_STORED_SESSION_BYTES plus its warnings, so it always fits.
+MAX_QUEUE_MESSAGE_BYTES = 1_048_576
 
 
 # Consumer: optimistic-lock conflicts and lost create races are re-read and retried this many times

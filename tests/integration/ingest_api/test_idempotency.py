@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -37,10 +38,11 @@ def test_a_repeat_with_the_same_key_and_body_replays_the_first_response(
     assert second.status == 200
     assert second.body == first.body
     assert second.headers["X-Request-Id"] != first.body["request_id"]
-    # And only one message was queued, and only one request counted against the limit
+    # And only one message was queued; the replay spent a rate-limit unit too (it stores nothing,
+    # like a rejection: issue 12), so two requests counted against the limit
     assert len(queue.drain()) == 1
     counters = [item for pk, item in requests_table_items(aws).items() if pk.startswith("RATE#")]
-    assert [counter["request_count"]["N"] for counter in counters] == ["1"]
+    assert [counter["request_count"]["N"] for counter in counters] == ["2"]
 
 
 def test_the_same_key_with_a_different_body_is_a_422_conflict(api: ApiClient, queue: QueueReader) -> None:
@@ -213,6 +215,24 @@ def test_a_replay_carries_the_current_windows_rate_limit_headers(api: ApiClient,
     # When it is replayed in a later window
     clock.advance(timedelta(minutes=2).total_seconds())
     replay = api.post(BODY, idempotency_key="order-1")
-    # Then the replay carries the RateLimit headers of the current window (nothing spent in it)
+    # Then the replay carries the RateLimit headers of the current window, where it spent its unit
     assert replay.status == 200
-    assert replay.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE)
+    assert replay.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE - 1)
+
+
+@pytest.mark.parametrize(
+    ("second_body", "status"),
+    [({"session": {"name": "First"}}, 200), ({"session": {"name": "Changed"}}, 422)],
+    ids=["replay", "conflict"],
+)
+def test_repeats_of_a_key_spend_rate_limit_units(
+    deps: IngestDependencies, clock: FakeClock, second_body: dict[str, Any], status: int
+) -> None:
+    # Given an endpoint allowing 3 requests a minute, and one request accepted with a key
+    created = create_endpoint("acme", 42, rate_limit_per_minute=3, clock=clock)
+    api = ApiClient(created["endpoint_id"], created["token"])
+    assert api.post({"session": {"name": "First"}}, idempotency_key="k").status == 200
+    # When the key is repeated (the same body: a replay; another: a conflict)
+    answers = [api.post(second_body, idempotency_key="k") for _ in range(3)]
+    # Then each repeat spends a unit like any request that stores nothing: the window fills up
+    assert [answer.status for answer in answers] == [status, status, 429]

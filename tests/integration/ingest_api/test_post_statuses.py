@@ -37,7 +37,8 @@ def test_a_valid_payload_is_stored_queued_and_answered_with_its_request_id(
     assert item["status"] == {"S": "queued"}
     assert item["endpoint_id"] == {"S": api.endpoint_id}
     assert item["accepted_at"] == {"S": "2026-06-14T12:00:05.000000Z"}
-    # And exactly one envelope is queued, carrying the normalised record and the original payload
+    # And exactly one envelope is queued, carrying the normalised record (version 2: not the raw
+    # payload as well, which the consumer never read and which could make the message outgrow SQS)
     messages = queue.drain()
     assert len(messages) == 1
     assert messages[0]["MessageAttributes"]["request_id"]["StringValue"] == request_id
@@ -46,7 +47,7 @@ def test_a_valid_payload_is_stored_queued_and_answered_with_its_request_id(
     assert envelope["endpoint_id"] == api.endpoint_id
     assert envelope["organisation"] == "acme"
     assert (envelope["event_id"], envelope["endpoint_type"]) == (42, "session")
-    assert envelope["payload"] == payload
+    assert (envelope["schema_version"], envelope.get("payload")) == (2, None)
     assert envelope["record"]["start_time"] == "2026-06-14T23:00:00Z"
 
 

@@ -6,6 +6,7 @@ import importlib
 import io
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -136,3 +137,18 @@ def test_tokens_never_appear_in_logs(
     assert secret not in printed
     assert secret[:-1] not in printed
     assert "Authorization" not in printed
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [str.upper, lambda text: "{" + text + "}", lambda text: text.replace("-", "")],
+    ids=["upper-case", "braces", "no-hyphens"],
+)
+def test_an_endpoint_id_is_compared_in_its_canonical_form(api: ApiClient, spelling: Any) -> None:
+    # Given the endpoint id written another way that names the same UUID
+    endpoint_id = spelling(api.endpoint_id)
+    # When a payload is posted to it, and its outcome read back through the canonical id
+    result = api.post(reference_session_payload(), endpoint_id=endpoint_id)
+    # Then it is the same endpoint: accepted, and its request is found under the canonical id
+    assert result.status == 200, result.body
+    assert api.get_outcome(result.body["request_id"].upper()).status == 200

@@ -9,7 +9,7 @@ import pytest
 
 from session_ingest import limits
 from session_ingest.domain.css import normalise_background
-from session_ingest.domain.values import InvalidValue
+from session_ingest.domain.values import IgnoredValue, InvalidValue
 
 
 def background(value: Any) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -150,15 +150,135 @@ def test_an_empty_background_is_an_empty_object(value: Any) -> None:
         ('{"opacity": NaN}', "NaN"),
         (["background-color"], "object of CSS properties"),
         (42, "object of CSS properties"),
-        ({f"p{i}": "red" for i in range(limits.MAX_CSS_PROPERTIES + 1)}, "at most"),
+        (True, "object of CSS properties"),
     ],
     ids=lambda value: repr(value)[:40],
 )
-def test_a_background_that_is_no_object_is_a_validation_error(value: Any, message: str) -> None:
+def test_a_background_that_is_no_object_is_ignored(value: Any, message: str) -> None:
     # Given a background that is neither an object nor a JSON string of one
-    # When normalised / Then it is a validation error, not a silent drop
-    with pytest.raises(InvalidValue, match=message):
+    # When normalised / Then it is ignored (contract §5: "invalid values are ignored"), saying why
+    with pytest.raises(IgnoredValue, match=message):
         background(value)
+
+
+def test_a_background_with_too_many_properties_is_a_validation_error() -> None:
+    # Given an object of more properties than the limit / When normalised / Then it is refused
+    with pytest.raises(InvalidValue, match="at most"):
+        background({f"p{i}": "red" for i in range(limits.MAX_CSS_PROPERTIES + 1)})
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "stored"),
+    [
+        ("background-image", "linear-gradient(red, blue", "linear-gradient(red, blue)"),
+        ("background-color", "rgb(1,2,3", "rgb(1,2,3)"),
+        ("background", "#000 radial-gradient(circle, red", "#000 radial-gradient(circle, red)"),
+        ("box-shadow", "1px 1px 2px rgba(0, 0, 0, 0.5", "1px 1px 2px rgba(0, 0, 0, 0.5)"),
+    ],
+)
+def test_an_unclosed_function_is_stored_as_it_was_checked(prop: str, value: str, stored: str) -> None:
+    # Given a value whose function the CSS parser closes at the end of input
+    # When the background is normalised
+    kept, dropped = background({prop: value})
+    # Then what is stored is the checked, closed form, not the raw text
+    assert (kept, dropped) == ({prop: stored}, [])
+    # And it is a fixed point
+    assert background(kept) == (kept, [])
+
+
+PRESENTATIONAL_DECLARATIONS = [
+    ("font-family", "Helvetica, Arial, sans-serif"),
+    ("font-size", "16px"),
+    ("font-size", "1.25rem"),
+    ("font-size", "larger"),
+    ("font-weight", "700"),
+    ("font-weight", "bold"),
+    ("font-style", "italic"),
+    ("font-variant", "small-caps"),
+    ("font", "italic bold 12px/1.5 Georgia, serif"),
+    ("line-height", "1.4"),
+    ("letter-spacing", "0.05em"),
+    ("word-spacing", "normal"),
+    ("text-align", "center"),
+    ("text-decoration", "underline dotted red"),
+    ("text-transform", "uppercase"),
+    ("text-indent", "2em"),
+    ("text-shadow", "1px 1px 2px #000, 0 0 1em blue"),
+    ("text-overflow", "ellipsis"),
+    ("white-space", "nowrap"),
+    ("vertical-align", "middle"),
+    ("margin", "0 auto"),
+    ("margin-top", "-4px"),
+    ("padding", "8px 16px"),
+    ("padding-left", "1rem"),
+    ("border", "1px solid #ccc"),
+    ("border-bottom", "thick double rgb(0, 0, 0)"),
+    ("border-width", "thin medium"),
+    ("border-style", "dashed"),
+    ("border-color", "red"),
+    ("border-top-color", "transparent"),
+    ("border-radius", "8px"),
+    ("border-radius", "10% / 50%"),
+    ("border-top-left-radius", "4px 8px"),
+    ("outline", "2px dotted blue"),
+    ("box-shadow", "inset 0 1px 2px rgba(0, 0, 0, 0.2), 0 0 0 1px #fff"),
+    ("width", "100%"),
+    ("max-width", "640px"),
+    ("min-height", "fit-content"),
+    ("box-sizing", "border-box"),
+    ("display", "inline-block"),
+    ("display", "flex"),
+    ("visibility", "hidden"),
+    ("overflow", "hidden"),
+    ("flex-direction", "column"),
+    ("justify-content", "space-between"),
+    ("align-items", "center"),
+    ("gap", "12px"),
+]
+
+
+@pytest.mark.parametrize(("prop", "value"), PRESENTATIONAL_DECLARATIONS, ids=repr)
+def test_ordinary_presentational_properties_are_kept(prop: str, value: str) -> None:
+    # Given a font, text, spacing, border, shadow, sizing or display property with a valid value
+    # When the background is normalised
+    kept, dropped = background({prop: value})
+    # Then it is kept as given
+    assert (kept, dropped) == ({prop: value}, [])
+
+
+UNSAFE_PRESENTATIONAL_DECLARATIONS = [
+    ("font-family", "'Comic Sans'", "quoted strings"),
+    ("font-family", "x, url(https://evil.example/f.woff)", "url()"),
+    ("font-size", "expression(alert(1))", "expression()"),
+    ("font-size", "calc(100vh * 10)", "calc()"),
+    ("padding", "var(--x)", "var()"),
+    ("border", "1px solid url(x)", "url()"),
+    ("border-image", "url(x) 30", "property is not allowed"),
+    ("box-shadow", "0 0 0 100vmax r\\65 d", "escapes"),
+    ("text-shadow", "1px 1px red !important", "!important"),
+    ("display", "block; position: fixed", "';'"),
+    ("display", "fixed", "not a valid value"),
+    ("position", "fixed", "property is not allowed"),
+    ("position", "absolute", "property is not allowed"),
+    ("z-index", "2147483647", "property is not allowed"),
+    ("top", "0", "property is not allowed"),
+    ("behavior", "url(x.htc)", "property is not allowed"),
+    ("-moz-binding", "url(x.xml#xss)", "property is not allowed"),
+    ("cursor", "url(x.cur), auto", "property is not allowed"),
+    ("font-weight", "heavy", "not a valid value"),
+    ("text-align", "center</style>", "not allowed"),
+]
+
+
+@pytest.mark.parametrize(("prop", "value", "reason"), UNSAFE_PRESENTATIONAL_DECLARATIONS, ids=repr)
+def test_presentational_values_keep_the_value_grammar_discipline(prop: str, value: str, reason: str) -> None:
+    # Given a presentational property whose value could fetch, execute, escape or overlay the page
+    # When the background is normalised beside a good property
+    kept, dropped = background({prop: value, "font-style": "normal"})
+    # Then that property alone is dropped, saying why
+    assert kept == {"font-style": "normal"}
+    assert [name for name, _ in dropped] == [prop]
+    assert reason in dropped[0][1]
 
 
 def test_normalised_backgrounds_are_fixed_points() -> None:

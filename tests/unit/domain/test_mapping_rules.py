@@ -171,3 +171,54 @@ def test_an_unregistered_endpoint_type_is_a_mapping_error(monkeypatch: pytest.Mo
     result = map_payload({"session": {}}, MappingRules(), None)
     assert [error.field for error in result.errors] == ["mapping"]
     assert "no mapper" in result.errors[0].message
+
+
+def _doubling(times: int) -> str:
+    return " | ".join(["[@, @]"] * times)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (_doubling(6), "more than"),
+        (f"to_string({_doubling(60)})", "more than"),
+        (f"length({_doubling(40)}) == length({_doubling(40)})", "more than"),
+        ("[a, b, c, d, e, f][*].[g, h, i, j, k, l]", "more than"),
+        (f"map(&[{', '.join('abcdefgh')}], items) | [*].[a, b, c, d, e]", "more than"),
+        ("(" * 510 + "name" + ")" * 510, "nests too deeply"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_a_source_whose_result_can_outgrow_the_payload_is_refused_when_configured(
+    source: str, message: str
+) -> None:
+    # Given a JMESPath source whose result can be many times (or exponentially) larger than the payload
+    # When the mapping is loaded / Then it is refused, saying why
+    with pytest.raises(InvalidMapping, match=message):
+        load_mapping_rules({"fields": {"name": source}})
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "session.title",
+        "join(', ', [first, last])",
+        "items[?kind == 'talk'].title | [0]",
+        "{a: a, b: b, c: c}",
+        "[a, b][*].[c, d]",
+        "map(&to_string(@), ids)",
+    ],
+)
+def test_ordinary_sources_stay_within_the_output_bound(source: str) -> None:
+    # Given an ordinary JMESPath source / When the mapping is loaded / Then it is accepted
+    load_mapping_rules({"fields": {"name": source}})
+
+
+def test_a_stored_mapping_that_can_outgrow_the_payload_is_a_422_per_request_not_a_crash() -> None:
+    # Given mapping rules that bypassed the configuration checks (built directly, as if read from the table)
+    rules = MappingRules(fields={"name": f"to_string({_doubling(60)})"})
+    # When a payload is mapped with them
+    result = map_payload({"session": {"name": "x"}}, rules, "acme")
+    # Then it is refused with a mapping error, without evaluating the expression
+    assert result.record is None
+    assert [error.field for error in result.errors] == ["mapping"]

@@ -129,8 +129,7 @@ INVALID_FIELDS: list[tuple[str, Any, str]] = [
     ("related_card_content_id", 1.5, "whole number"),
     ("eventapp_promo_text", 3.5, "must be a string"),
     ("eventapp_promo_logo", "x" * (limits.MAX_URL_CHARS + 1), "at most"),
-    ("eventapp_background", "not json", "JSON string"),
-    ("eventapp_background", ["a"], "object of CSS properties"),
+    ("eventapp_background", {f"p{i}": "red" for i in range(limits.MAX_CSS_PROPERTIES + 1)}, "at most"),
     ("card_rating_message", ["x"], "must be a string"),
     ("card_content", False, "must be a string"),
     ("card_link_label", "a\tb", "line breaks or control"),
@@ -238,6 +237,20 @@ def test_unsafe_css_is_dropped_with_a_warning_and_the_rest_kept() -> None:
     assert [(w.code, w.field) for w in result.warnings] == [
         ("css_property_dropped", "eventapp_background.background-image")
     ]
+
+
+@pytest.mark.parametrize("background", ["not json", ["a"], 42, '["background-color"]', True])
+def test_a_background_that_is_no_object_is_ignored_with_a_warning_and_the_rest_processed(
+    background: Any,
+) -> None:
+    # Given a payload whose background is neither an object nor a JSON string of one
+    # When mapped
+    result = map_session({"name": "Styled", "eventapp_background": background})
+    # Then the background is left out (contract §5: "invalid values are ignored"), the rest is kept,
+    # and a warning names the field
+    assert result.errors == []
+    assert result.record == {"name": "Styled"}
+    assert [(w.code, w.field) for w in result.warnings] == [("invalid_value_ignored", "eventapp_background")]
 
 
 def test_warnings_are_capped_with_a_final_summary() -> None:

@@ -90,6 +90,46 @@ def test_other_schemes_and_encoded_tricks_are_rejected(value: str) -> None:
         normalise_link_url(value)
 
 
+SITE_PATHS_LEAVING_THE_SITE = [
+    "/.//evil.com",
+    "/./evil.com/../..//evil.com",
+    "/%2F/evil.com",
+    "/%2f%2fevil.com",
+    "/%252F/evil.com",
+    "/%5Cevil.com",
+    "/%5cevil.com",
+    "/\uff0fevil.com",  # full-width solidus: NFKC makes it "//evil.com"
+    "/\ufe68evil.com",  # small reverse solidus: NFKC makes it a backslash
+    "/%2e%2e//evil.com",
+    "/sessions/../../evil",
+    "/sessions/.",
+]
+
+
+@pytest.mark.parametrize("value", SITE_PATHS_LEAVING_THE_SITE, ids=repr)
+def test_site_paths_that_could_leave_the_site_are_rejected(value: str) -> None:
+    # Given a site path that decodes, folds or resolves to a protocol-relative //host
+    # When normalised / Then it is a validation error saying it must stay on the site
+    with pytest.raises(InvalidValue, match="path on this site"):
+        normalise_link_url(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/sessions/1",
+        "/a//b",
+        "/agenda?day=2#talk-3",
+        "/files/report%20final.pdf",
+        "/...x/y",
+        "/.well-known/x",
+    ],
+)
+def test_ordinary_site_paths_stay_accepted(value: str) -> None:
+    # Given an ordinary path on the site / When normalised / Then it is kept as given
+    assert normalise_link_url(value) == value
+
+
 @pytest.mark.parametrize("value", [None, 1, True, ["https://example.com"], {"url": "x"}], ids=repr)
 def test_non_strings_are_rejected(value: Any) -> None:
     # Given a value that is not a string / When normalised / Then it is a validation error

@@ -48,6 +48,8 @@ def test_issued_tokens_are_unique() -> None:
         "sit_0123456789abcdef0123456789abcdef_" + "A" * 42,  # short secret
         "sit_0123456789abcdef0123456789abcdef_" + "A" * 44,  # long secret
         "sit_0123456789abcdef0123456789abcdef_" + "A" * 42 + "=",  # outside the alphabet
+        "sit_0123456789abcdef0123456789abcdef_" + "A" * 43 + "\n",  # a trailing newline
+        "\nsit_0123456789abcdef0123456789abcdef_" + "A" * 43,  # a leading newline
     ],
 )
 def test_text_outside_the_token_format_is_not_a_token(text: str) -> None:
@@ -67,6 +69,9 @@ def test_text_outside_the_token_format_is_not_a_token(text: str) -> None:
         ("Bearer {token} extra", False),
         ("{token}", False),
         ("", False),
+        ("Bearer {token}\n", False),
+        ("Bearer {token}\r\n", False),
+        ("Bearer \n{token}", False),
     ],
 )
 def test_only_a_bearer_header_yields_a_token(header: str, parses: bool) -> None:
@@ -107,3 +112,17 @@ def test_a_token_is_usable_until_it_expires_or_is_revoked(
     stored = StoredToken("id", "hash", NOW - timedelta(days=1), expires_at, revoked)
     # Then it is usable exactly while neither applies
     assert stored.is_usable_at(NOW) is usable
+
+
+def test_token_secrets_and_hashes_never_appear_in_reprs() -> None:
+    # Given an issued token, the token presented from it and the stored form
+    issued = issue_token()
+    presented = parse_token(issued.token)
+    assert presented is not None
+    stored = StoredToken(issued.token_id, issued.secret_hash, NOW)
+    # When each is printed (as a log line or a traceback would)
+    printed = " ".join(repr(value) for value in (issued, presented, stored))
+    # Then the token id shows, the secret and its hash do not
+    assert issued.token_id in printed
+    assert presented.secret not in printed
+    assert issued.secret_hash not in printed

@@ -20,7 +20,14 @@ from session_ingest.errors import (
 )
 from session_ingest.service.dependencies import ConsumerDependencies
 from session_ingest.service.ports import ConditionFailed, Exhausted
-from session_ingest.service.process import ProcessStatus, QueueMessage, process_message
+from session_ingest.service.process import (
+    STORE_UNAVAILABLE_REASON,
+    UNEXPECTED_REASON,
+    WRITE_REJECTED_REASON,
+    ProcessStatus,
+    QueueMessage,
+    process_message,
+)
 from tests.support.fakes import InMemoryRequestLedger, InMemorySessions, UnitsOfWork
 from tests.support.ingest_api import FakeClock
 
@@ -173,7 +180,8 @@ def test_a_write_the_store_refuses_fails_the_request(world: World) -> None:
     result = process_message(message(world.queued({"name": "A"})), world.deps)
     assert result.status is ProcessStatus.FAILED
     assert world.outcome().failure_kind is FailureKind.INVALID
-    assert world.outcome().errors == ["write refused: ValidationError: item too large"]
+    # And its outcome gives a stable reason code, never AWS's own text (that stays in the logs)
+    assert world.outcome().errors == [f"{WRITE_REJECTED_REASON} [ValidationError]"]
 
 
 def test_an_envelope_that_does_not_validate_fails_its_request(world: World) -> None:
@@ -201,9 +209,11 @@ def test_an_unreadable_message_without_a_request_id_records_nothing(world: World
 
 def test_a_store_outage_is_transient_with_its_reason_recorded(world: World) -> None:
     world.sessions.unavailable.add("read_snapshot")
-    with pytest.raises(TransientFailure, match="AWS error"):
+    with pytest.raises(TransientFailure, match="store_unavailable"):
         process_message(message(world.queued({"name": "A"})), world.deps)
-    assert "injected outage" in (world.outcome().last_error or "")
+    # its outcome records a stable reason code, never AWS's own text (that stays in the logs)
+    assert (world.outcome().last_error or "").startswith(STORE_UNAVAILABLE_REASON)
+    assert "injected outage" not in str(world.outcome().model_dump())
 
 
 def test_a_failure_that_cannot_be_recorded_still_leaves_the_message_for_redelivery(world: World) -> None:
@@ -253,3 +263,15 @@ def test_an_envelope_of_an_unknown_endpoint_type_fails_its_request(world: World)
     body["endpoint_type"] = "person"
     result = process_message(QueueMessage(json.dumps(body), "r-1"), world.deps)
     assert result.status is ProcessStatus.FAILED
+
+
+def test_a_defect_on_the_last_receive_shows_its_integrator_a_code_not_its_text(world: World) -> None:
+    # Given a defect whose message holds AWS-looking text, on the message's last allowed receive
+    world.units.script.append(RuntimeError("arn:aws:iam::123456789012:role/consumer denied"))
+    # When it is processed
+    with pytest.raises(RuntimeError):
+        process_message(message(world.queued({"name": "A"}), receive_count=MAX_RECEIVES), world.deps)
+    # Then the dead-lettered outcome's errors (what the integrator reads) hold a stable code only
+    assert world.outcome().failure_kind is FailureKind.DEAD_LETTERED
+    assert all("123456789012" not in error for error in world.outcome().errors)
+    assert any(UNEXPECTED_REASON in error for error in world.outcome().errors)

@@ -72,15 +72,19 @@ def session_from_item(item: dict[str, Any]) -> StoredSession:
         field_accepted_at={
             name: parse_utc(str(moment)) for name, moment in values.get("field_accepted_at", {}).items()
         },
+        organisation=str(values["organisation"]) if values.get("organisation") else None,
     )
 
 
 def claim_from_item(item: dict[str, Any]) -> UidClaim:
     values = from_item(item)
+    # Claims written before they carried their organisation name it in their session's resource id.
+    organisation = values.get("organisation") or str(values.get("session_resource_id", "")).split("/")[0]
     return UidClaim(
         organisation_uid=str(values["organisation_uid"]),
         holders=tuple(int(number) for number in values.get("holders", [])),
         version=int(values["version"]),
+        organisation=str(organisation) or None,
     )
 
 
@@ -246,20 +250,40 @@ class SessionsRepository:
         if change.organisation_uid is not None:
             values[":euid"] = {"S": event_organisation_uid(change.session.event_id, change.organisation_uid)}
             assignments.append("event_organisation_uid = :euid")
+        condition = "#version = :expected"
+        if change.organisation is not None:  # never write another organisation's session
+            names["#org"] = "organisation"
+            values[":org"] = {"S": change.organisation}
+            condition += " AND #org = :org"
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": session_key(change.session.event_id, change.session.number),
                 "UpdateExpression": "SET " + ", ".join(assignments),
-                "ConditionExpression": "#version = :expected",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
 
     def write_claim(self, event_id: int, organisation: str, write: ClaimWrite, now: datetime) -> TransactItem:
-        """Transact item for one claim write, conditional on the claim being exactly as it was read."""
+        """Transact item for one claim write, conditional on the claim being exactly as it was read and
+        belonging to `organisation` (a claim written before claims named their organisation is judged by
+        its session's resource id)."""
         key = claim_key(event_id, write.organisation_uid)
+        owned = (
+            "#version = :expected AND (#org = :org OR "
+            "(attribute_not_exists(#org) AND begins_with(session_resource_id, :prefix)))"
+        )
+        owned_names = {"#version": "version", "#org": "organisation"}
+
+        def owned_values(expected: UidClaim) -> dict[str, Any]:
+            return {
+                ":expected": {"N": str(expected.version)},
+                ":org": {"S": organisation},
+                ":prefix": {"S": f"{organisation}/"},
+            }
+
         if not write.holders:
             if write.expected is None:
                 raise ValueError("only an existing claim can lose its last holder")
@@ -267,14 +291,15 @@ class SessionsRepository:
                 "Delete": {
                     "TableName": self.table_name,
                     "Key": key,
-                    "ConditionExpression": "#version = :expected",
-                    "ExpressionAttributeNames": {"#version": "version"},
-                    "ExpressionAttributeValues": {":expected": {"N": str(write.expected.version)}},
+                    "ConditionExpression": owned,
+                    "ExpressionAttributeNames": owned_names,
+                    "ExpressionAttributeValues": owned_values(write.expected),
                 }
             }
         version = 1 if write.expected is None else write.expected.version + 1
         values = {
             "organisation_uid": write.organisation_uid,
+            "organisation": organisation,
             "holders": list(write.holders),
             # Deliberately not `resource_id`: claims must stay out of ResourceIdIndex.
             "session_resource_id": format_resource_id(organisation, SESSION_KIND, write.holders[0]),
@@ -285,7 +310,7 @@ class SessionsRepository:
         if write.expected is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            put["ConditionExpression"] = "#version = :expected"
-            put["ExpressionAttributeNames"] = {"#version": "version"}
-            put["ExpressionAttributeValues"] = {":expected": {"N": str(write.expected.version)}}
+            put["ConditionExpression"] = owned
+            put["ExpressionAttributeNames"] = owned_names
+            put["ExpressionAttributeValues"] = owned_values(write.expected)
         return {"Put": put}

@@ -1,10 +1,15 @@
-"""`eventapp_background` (SPEC §5): CSS properties filtered through an allow-list of value grammars.
+"""`eventapp_background` (contract §5): CSS properties filtered through an allow-list of value grammars.
 
-Values are tokenised by tinycss2 (a real CSS parser) and every token must fit the property's grammar:
-colours, gradients with colour stops, lengths, percentages and keywords. Everything that could fetch,
-execute or escape (`url(`, `image(`, `expression(`, `behavior`, `-moz-binding`, `@import`, strings,
-comments, `!important`, `;`, blocks, backslash escapes, `<`/`>`) fails the grammar. A failing
-property is dropped alone with a warning; the rest are kept.
+The allow-list holds the ordinary presentational properties: colours and backgrounds, fonts, text,
+spacing, borders and radius, shadows, sizing and display basics. Values are tokenised by tinycss2 (a
+real CSS parser) and every token must fit the property's grammar: colours, gradients with colour
+stops, lengths, percentages, numbers and keywords. Everything that could fetch, execute, escape or
+overlay the page (`url(`, `image(`, `expression(`, `behavior`, `-moz-binding`, `@import`, strings,
+comments, `!important`, `;`, blocks, backslash escapes, `<`/`>`, `position`, `z-index`) fails. A
+failing property is dropped alone with a warning; the rest are kept, stored as tinycss2 serialises the
+checked tokens (so `rgb(1,2,3` is stored closed, exactly as it was checked). A value that is not an
+object of properties at all is ignored with a warning (`IgnoredValue`): the reference says "invalid
+values are ignored".
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import tinycss2.ast
 
 from session_ingest import limits
 from session_ingest.domain.json_body import parse_json_body
-from session_ingest.domain.values import InvalidValue, check_characters
+from session_ingest.domain.values import IgnoredValue, InvalidValue, check_characters
 from session_ingest.errors import MalformedJson
 
 # warn(property, reason): called once per dropped property.
@@ -64,6 +69,19 @@ SIZE_KEYWORDS = _words("auto cover contain")
 REPEAT_KEYWORDS = _words("repeat repeat-x repeat-y no-repeat space round")
 ATTACHMENT_KEYWORDS = _words("scroll fixed local")
 BOX_KEYWORDS = _words("border-box padding-box content-box")
+FONT_SIZE_KEYWORDS = _words("xx-small x-small small medium large x-large xx-large xxx-large smaller larger")
+FONT_WEIGHT_KEYWORDS = _words("normal bold bolder lighter")
+FONT_STYLE_KEYWORDS = _words("normal italic oblique")
+FONT_VARIANT_KEYWORDS = _words("normal small-caps")
+TEXT_ALIGN_KEYWORDS = _words("left right center justify start end")
+TEXT_DECORATION_KEYWORDS = _words("none underline overline line-through solid double dotted dashed wavy")
+BORDER_STYLE_KEYWORDS = _words("none hidden dotted dashed solid double groove ridge inset outset")
+BORDER_WIDTH_KEYWORDS = _words("thin medium thick")
+INTRINSIC_SIZE_KEYWORDS = _words("min-content max-content fit-content")
+DISPLAY_KEYWORDS = _words(
+    "block inline inline-block flex inline-flex grid inline-grid flow-root list-item contents none"
+)
+OVERFLOW_KEYWORDS = _words("visible hidden clip scroll auto")
 BLEND_KEYWORDS = _words(
     "normal multiply screen overlay darken lighten color-dodge color-burn hard-light soft-light "
     "difference exclusion hue saturation color luminosity"
@@ -84,9 +102,105 @@ class Grammar:
     lengths: bool = False
     numbers: bool = False
     separators: frozenset[str] = frozenset()
+    any_identifier: bool = False  # font family names
 
 
 _LIST = frozenset({","})
+_SLASH = frozenset({"/"})
+_SIDES = ("top", "right", "bottom", "left")
+_CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
+_LENGTHS = Grammar(lengths=True)
+_BORDER = Grammar(keywords=BORDER_STYLE_KEYWORDS | BORDER_WIDTH_KEYWORDS, colours=True, lengths=True)
+_BORDER_WIDTH = Grammar(keywords=BORDER_WIDTH_KEYWORDS, lengths=True)
+_BORDER_STYLE = Grammar(keywords=BORDER_STYLE_KEYWORDS)
+_COLOUR = Grammar(colours=True)
+_SHADOW = Grammar(keywords=frozenset({"none"}), colours=True, lengths=True, separators=_LIST)
+_SIZE = Grammar(keywords=INTRINSIC_SIZE_KEYWORDS | {"auto"}, lengths=True)
+_MAX_SIZE = Grammar(keywords=INTRINSIC_SIZE_KEYWORDS | {"none"}, lengths=True)
+_OVERFLOW = Grammar(keywords=OVERFLOW_KEYWORDS)
+_GAP = Grammar(keywords=frozenset({"normal"}), lengths=True)
+
+
+def _per_side(pattern: str, grammar: Grammar, parts: tuple[str, ...] = _SIDES) -> dict[str, Grammar]:
+    return {pattern.format(part): grammar for part in parts}
+
+
+# Presentational properties beyond backgrounds: fonts, text, spacing, borders, shadows, sizing, display.
+PRESENTATION_GRAMMARS: dict[str, Grammar] = {
+    "font-family": Grammar(any_identifier=True, separators=_LIST),
+    "font-size": Grammar(keywords=FONT_SIZE_KEYWORDS, lengths=True),
+    "font-weight": Grammar(keywords=FONT_WEIGHT_KEYWORDS, numbers=True),
+    "font-style": Grammar(keywords=FONT_STYLE_KEYWORDS),
+    "font-variant": Grammar(keywords=FONT_VARIANT_KEYWORDS),
+    "font": Grammar(
+        keywords=FONT_SIZE_KEYWORDS | FONT_WEIGHT_KEYWORDS | FONT_STYLE_KEYWORDS | FONT_VARIANT_KEYWORDS,
+        lengths=True,
+        numbers=True,
+        separators=_LIST | _SLASH,
+        any_identifier=True,
+    ),
+    "line-height": Grammar(keywords=frozenset({"normal"}), lengths=True, numbers=True),
+    "letter-spacing": Grammar(keywords=frozenset({"normal"}), lengths=True),
+    "word-spacing": Grammar(keywords=frozenset({"normal"}), lengths=True),
+    "text-align": Grammar(keywords=TEXT_ALIGN_KEYWORDS),
+    "text-decoration": Grammar(keywords=TEXT_DECORATION_KEYWORDS, colours=True, lengths=True),
+    "text-decoration-line": Grammar(keywords=_words("none underline overline line-through")),
+    "text-decoration-style": Grammar(keywords=_words("solid double dotted dashed wavy")),
+    "text-decoration-color": _COLOUR,
+    "text-transform": Grammar(keywords=_words("none capitalize uppercase lowercase")),
+    "text-indent": _LENGTHS,
+    "text-shadow": _SHADOW,
+    "text-overflow": Grammar(keywords=_words("clip ellipsis")),
+    "white-space": Grammar(keywords=_words("normal nowrap pre pre-wrap pre-line break-spaces")),
+    "word-break": Grammar(keywords=_words("normal break-all keep-all break-word")),
+    "overflow-wrap": Grammar(keywords=_words("normal break-word anywhere")),
+    "vertical-align": Grammar(
+        keywords=_words("baseline sub super text-top text-bottom middle top bottom"), lengths=True
+    ),
+    "margin": Grammar(keywords=frozenset({"auto"}), lengths=True),
+    **_per_side("margin-{}", Grammar(keywords=frozenset({"auto"}), lengths=True)),
+    "padding": _LENGTHS,
+    **_per_side("padding-{}", _LENGTHS),
+    "border": _BORDER,
+    **_per_side("border-{}", _BORDER),
+    "border-width": _BORDER_WIDTH,
+    **_per_side("border-{}-width", _BORDER_WIDTH),
+    "border-style": _BORDER_STYLE,
+    **_per_side("border-{}-style", _BORDER_STYLE),
+    "border-color": _COLOUR,
+    **_per_side("border-{}-color", _COLOUR),
+    "border-radius": Grammar(lengths=True, separators=_SLASH),
+    **_per_side("border-{}-radius", _LENGTHS, _CORNERS),
+    "outline": _BORDER,
+    "outline-width": _BORDER_WIDTH,
+    "outline-style": _BORDER_STYLE,
+    "outline-color": _COLOUR,
+    "outline-offset": _LENGTHS,
+    "box-shadow": Grammar(
+        keywords=frozenset({"none", "inset"}), colours=True, lengths=True, separators=_LIST
+    ),
+    "width": _SIZE,
+    "height": _SIZE,
+    "min-width": _SIZE,
+    "min-height": _SIZE,
+    "max-width": _MAX_SIZE,
+    "max-height": _MAX_SIZE,
+    "box-sizing": Grammar(keywords=_words("content-box border-box")),
+    "display": Grammar(keywords=DISPLAY_KEYWORDS),
+    "visibility": Grammar(keywords=_words("visible hidden collapse")),
+    "overflow": _OVERFLOW,
+    "overflow-x": _OVERFLOW,
+    "overflow-y": _OVERFLOW,
+    "flex-direction": Grammar(keywords=_words("row row-reverse column column-reverse")),
+    "flex-wrap": Grammar(keywords=_words("nowrap wrap wrap-reverse")),
+    "justify-content": Grammar(
+        keywords=_words("flex-start flex-end center space-between space-around space-evenly start end")
+    ),
+    "align-items": Grammar(keywords=_words("stretch flex-start flex-end center baseline start end")),
+    "gap": _GAP,
+    "row-gap": _GAP,
+    "column-gap": _GAP,
+}
 GRAMMARS: dict[str, Grammar] = {
     "background-color": Grammar(colours=True),
     "color": Grammar(colours=True),
@@ -111,11 +225,15 @@ GRAMMARS: dict[str, Grammar] = {
         separators=frozenset({",", "/"}),
     ),
     "opacity": Grammar(numbers=True),
+    **PRESENTATION_GRAMMARS,
 }
 
 
 def normalise_background(value: Any, warn: DropWarning) -> dict[str, str]:
-    """An object (or a JSON string of one) of CSS properties → the safe properties, values tidied."""
+    """An object (or a JSON string of one) of CSS properties → the safe properties, values tidied.
+
+    Raises IgnoredValue when `value` is no such object (the field is then left out, with a warning).
+    """
     properties = _as_object(value)
     if len(properties) > limits.MAX_CSS_PROPERTIES:
         raise InvalidValue(f"must hold at most {limits.MAX_CSS_PROPERTIES} CSS properties")
@@ -130,7 +248,10 @@ def normalise_background(value: Any, warn: DropWarning) -> dict[str, str]:
 
 
 def normalise_declaration(prop: str, raw: Any) -> str:
-    """One property's value, checked against its grammar; whitespace collapsed (a fixed point)."""
+    """One property's value, checked against its grammar, as tinycss2 serialises the checked tokens.
+
+    Whitespace is collapsed first, so the result is a fixed point.
+    """
     grammar = GRAMMARS.get(prop)
     if grammar is None:
         raise CssRejected("the property is not allowed")
@@ -151,7 +272,8 @@ def normalise_declaration(prop: str, raw: Any) -> str:
         raise CssRejected("the value is empty")
     tokens = tinycss2.parse_component_value_list(value, skip_comments=False)
     _check_value(tokens, grammar)
-    return value
+    # What was checked is what is stored: tinycss2 closed any unclosed function (`rgb(1,2,3`).
+    return str(tinycss2.serialize(tokens))
 
 
 def _as_object(value: Any) -> dict[Any, Any]:
@@ -161,9 +283,11 @@ def _as_object(value: Any) -> dict[Any, Any]:
         try:
             value = parse_json_body(value)
         except MalformedJson as error:
-            raise InvalidValue(f"must be an object or a JSON string of an object ({error.reason})") from None
+            raise IgnoredValue(
+                f"was ignored: it must be an object or a JSON string of an object ({error.reason})"
+            ) from None
     if not isinstance(value, dict):
-        raise InvalidValue("must be an object of CSS properties or a JSON string of one")
+        raise IgnoredValue("was ignored: it must be an object of CSS properties or a JSON string of one")
     return value
 
 
@@ -180,7 +304,7 @@ def _check_value(tokens: Sequence[tinycss2.ast.Node], grammar: Grammar) -> None:
 
 def _fits(token: tinycss2.ast.Node, grammar: Grammar) -> bool:
     ident = _ident(token)
-    if ident is not None and ident in grammar.keywords:
+    if ident is not None and (ident in grammar.keywords or grammar.any_identifier):
         return True
     if grammar.colours and _is_colour(token):
         return True

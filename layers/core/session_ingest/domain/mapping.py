@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from session_ingest import limits
 from session_ingest.domain.models import EndpointType, MappingResult, MappingRules
 from session_ingest.domain.record_types import FieldContext, FieldRule, RecordType, WarningCollector, shorten
 from session_ingest.domain.session_fields import SESSION_RECORD
-from session_ingest.domain.values import InvalidValue
+from session_ingest.domain.values import IgnoredValue, InvalidValue
 from session_ingest.errors import FieldError, InvalidMapping
 
 # One entry per endpoint type; a new type registers its record description here.
@@ -79,6 +80,34 @@ def map_payload(
     if errors:
         return MappingResult.model_construct(record=None, warnings=warnings.result(), errors=errors)
     return MappingResult.model_construct(record=record, warnings=warnings.result(), errors=[])
+
+
+def renormalise_record(
+    record: dict[str, Any], organisation: str, endpoint_type: EndpointType = EndpointType.SESSION
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """A record that did not necessarily come out of `map_payload`, put through its field rules again.
+
+    Every field must be known and pass its rule; the result holds the rules' output (the rules are
+    fixed points, so a record the API produced comes back unchanged), and the cross-field checks must
+    pass. The consumer runs this on every envelope: whoever can send to the queue cannot write fields
+    the API would have refused or changed.
+    """
+    record_type = RECORD_TYPES.get(endpoint_type)
+    if record_type is None:
+        return {}, [FieldError("endpoint_type", f"no record type {str(endpoint_type)!r}")]
+    context = FieldContext(organisation=organisation, warnings=WarningCollector())
+    normalised: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in record.items():
+        rule = record_type.fields.get(name)
+        if rule is None:
+            errors.append(FieldError(shorten(str(name)), f"is not a {record_type.name} field"))
+            continue
+        try:
+            normalised[name] = rule(value, context)
+        except (InvalidValue, IgnoredValue) as error:
+            errors.append(FieldError(name, error.message))
+    return normalised, errors or record_type.cross_checks(normalised)
 
 
 def load_mapping_rules(data: Any, endpoint_type: EndpointType = EndpointType.SESSION) -> MappingRules:
@@ -166,7 +195,7 @@ def _check_defaults(defaults: dict[str, Any], record_type: RecordType) -> None:
             continue
         try:
             record_type.fields[target](value, context)
-        except InvalidValue as error:
+        except (InvalidValue, IgnoredValue) as error:
             raise InvalidMapping(f"the default for {target!r} {error.message}") from None
 
 
@@ -180,8 +209,16 @@ def _compile_source(target: str, expression: Any) -> tuple[str | None, Source, s
         )
     try:
         parsed = jmespath.compile(expression)
+        factor = _output_factor(parsed.parsed)
     except jmespath.exceptions.JMESPathError as error:
         raise InvalidMapping(f"the source for {target!r} is not valid JMESPath: {_one_line(error)}") from None
+    except RecursionError:
+        raise InvalidMapping(f"the source for {target!r} nests too deeply") from None
+    if factor > limits.MAX_MAPPING_OUTPUT_FACTOR:
+        raise InvalidMapping(
+            f"the source for {target!r} can build a result more than {limits.MAX_MAPPING_OUTPUT_FACTOR} "
+            "times the size of the payload (multi-selects add up, pipes and projections multiply)"
+        )
     ast: dict[str, Any] = parsed.parsed
     keys: set[str] = set()
     for node in _walk(ast):
@@ -194,6 +231,38 @@ def _compile_source(target: str, expression: Any) -> tuple[str | None, Source, s
         return parsed.search(root, _JMESPATH_OPTIONS)
 
     return (ast["value"] if ast["type"] == "field" else None), search, keys
+
+
+# Nodes whose right side runs on the left side's result (or on each of its elements): sizes multiply.
+_CHAINS = frozenset({"subexpression", "index_expression", "pipe", "projection", "value_projection"})
+# Nodes that build one value out of all their children: sizes add up.
+_COLLECTIONS = frozenset({"multi_select_list", "multi_select_dict", "comparator"})
+
+
+def _output_factor(node: dict[str, Any]) -> int:
+    """An upper bound on |result| / |input| for a JMESPath AST (sizes counted with shared parts expanded).
+
+    A comparator is counted like a collection: comparing two values walks both. A function's result
+    is at most the sum of its arguments, times what an `&expression` argument makes of each element.
+    """
+    kind = node["type"]
+    children = [_output_factor(child) for child in node.get("children", ()) if isinstance(child, dict)]
+    if not children:
+        return 1
+    if kind in _CHAINS or kind == "filter_projection":
+        return math.prod(children)
+    if kind in _COLLECTIONS:
+        return sum(children)
+    if kind == "function_expression":
+        arguments = node["children"]
+        plain = sum(
+            factor for factor, arg in zip(children, arguments, strict=True) if arg["type"] != "expref"
+        )
+        applied = math.prod(
+            factor for factor, arg in zip(children, arguments, strict=True) if arg["type"] == "expref"
+        )
+        return max(plain, 1) * applied
+    return max(children)  # or/and/not, flatten, key_val_pair, expref: no bigger than a child
 
 
 def _walk(ast: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -264,24 +333,35 @@ def _normalise_fields(
                 _report_ignored_key(str(key), compiled.record_type, context.warnings)
         elif raw is not None:
             for target, rule in targets:
-                try:
-                    record[target] = rule(raw, context)
-                except InvalidValue as error:
-                    errors.append(FieldError(target, error.message))
+                _apply_rule(target, rule, raw, context, record, errors)
     for target, rule, search in compiled.expressions:
         try:
             raw = search(root)
-        except (jmespath.exceptions.JMESPathError, TypeError, ValueError) as error:
+        except (jmespath.exceptions.JMESPathError, TypeError, ValueError, RecursionError) as error:
             errors.append(FieldError(target, f"the mapping source failed: {_one_line(error)}"))
             continue
         if raw is not None:
-            try:
-                record[target] = rule(raw, context)
-            except InvalidValue as error:
-                errors.append(FieldError(target, error.message))
+            _apply_rule(target, rule, raw, context, record, errors)
     if compiled.defaults:
         _apply_defaults(record, compiled, context, errors)
     return record
+
+
+def _apply_rule(
+    target: str,
+    rule: FieldRule,
+    raw: Any,
+    context: FieldContext,
+    record: dict[str, Any],
+    errors: list[FieldError],
+) -> None:
+    """Normalise one value into `record`: an invalid value is an error, an ignored one a warning."""
+    try:
+        record[target] = rule(raw, context)
+    except InvalidValue as error:
+        errors.append(FieldError(target, error.message))
+    except IgnoredValue as ignored:
+        context.warnings.add(ignored.code, target, f"{target} {ignored.message}")
 
 
 def _apply_defaults(
@@ -293,10 +373,7 @@ def _apply_defaults(
     for target, value in compiled.defaults.items():
         if value is None or target in record or target in failed:
             continue
-        try:
-            record[target] = rules[target](value, context)
-        except InvalidValue as error:
-            errors.append(FieldError(target, error.message))
+        _apply_rule(target, rules[target], value, context, record, errors)
 
 
 def _report_ignored_key(key: str, record_type: RecordType, warnings: WarningCollector) -> None:

@@ -25,6 +25,7 @@ class FailureKind(StrEnum):
     INVALID = "invalid"  # the consumer found the request can never be applied
     NOT_QUEUED = "not_queued"  # its message never reached the queue (its client was told to retry)
     DEAD_LETTERED = "dead_lettered"  # its message failed on its last allowed receive
+    RECORD_TOO_LARGE = "record_too_large"  # merged with the stored session, it would outgrow an item
 
 
 class Move(StrEnum):

@@ -214,12 +214,19 @@ def check_session(record: dict[str, Any]) -> list[FieldError]:
     # The canonical form is fixed-width UTC, so string order is time order.
     if start is not None and finish is not None and finish < start:
         errors.append(FieldError("finish_time", f"must not be before start_time ({start})"))
-    url = record.get("card_link_url")
-    if record.get("card_link_type") == "external" and url is not None and is_site_path(url):
-        errors.append(
-            FieldError("card_link_url", 'must be an absolute http(s) URL when card_link_type is "external"')
-        )
+    errors.extend(check_card_link(record))
     return errors
+
+
+def check_card_link(record: dict[str, Any]) -> list[FieldError]:
+    """An external link needs an absolute URL. The consumer applies this to the merged session too,
+    so a later payload cannot flip `card_link_type` to "external" under a stored site path."""
+    url = record.get("card_link_url")
+    if record.get("card_link_type") == "external" and url is not None and is_site_path(str(url)):
+        return [
+            FieldError("card_link_url", 'must be an absolute http(s) URL when card_link_type is "external"')
+        ]
+    return []
 
 
 SESSION_RECORD = RecordType(

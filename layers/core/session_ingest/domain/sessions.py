@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ class StoredSession:
     version: int
     fields: Mapping[str, Any]
     field_accepted_at: Mapping[str, datetime] = field(default_factory=dict)
+    organisation: str | None = None  # the organisation that owns it (every stored session names one)
 
     @property
     def organisation_uid(self) -> str | None:
@@ -64,10 +66,49 @@ class UidClaim:
     organisation_uid: str
     holders: tuple[int, ...]
     version: int
+    organisation: str | None = None  # the organisation whose sessions hold the uid
 
     @property
     def primary(self) -> int:
         return self.holders[0]
+
+
+def foreign_match_key(
+    organisation: str,
+    session: StoredSession | None,
+    claim: UidClaim | None,
+    claimed: StoredSession | None = None,
+) -> str | None:
+    """The match key ("resource_id" or "organisation_uid") that found another organisation's data.
+
+    An event belongs to exactly one organisation (contract §3), so such data means a misconfigured or
+    forged message: it must never be matched, read back or written (None: everything found is ours).
+    """
+    if session is not None and session.organisation not in (None, organisation):
+        return "resource_id"
+    for owned in (claim, claimed):
+        if owned is not None and owned.organisation not in (None, organisation):
+            return "organisation_uid"
+    return None
+
+
+# Keys, resource id, organisation, event id, version, created/updated times: generously.
+_BOOKKEEPING_BYTES = 1024
+_ACCEPTED_AT_BYTES = len("2026-06-14T23:00:00.000000Z")
+
+
+def stored_size_bytes(fields: Mapping[str, Any]) -> int:
+    """An upper estimate of a session item's size in DynamoDB's terms (UTF-8 names plus values).
+
+    Each field also has its accept time under `field_accepted_at`; values are counted as their JSON
+    text, which is at least their DynamoDB size for strings, numbers, lists and maps.
+    """
+    size = _BOOKKEEPING_BYTES
+    for name, value in fields.items():
+        name_bytes = len(name.encode())
+        value_bytes = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        size += 2 * name_bytes + value_bytes + _ACCEPTED_AT_BYTES
+    return size
 
 
 def event_organisation_uid(event_id: int, organisation_uid: str) -> str:

@@ -13,14 +13,15 @@ import hmac
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 TOKEN_PREFIX = "sit"  # noqa: S105 - the public prefix of every token
 _SECRET_BYTES = 32
 # token_urlsafe(32) is 43 characters of the URL-safe base64 alphabet.
-_TOKEN_PATTERN = re.compile(r"^sit_(?P<token_id>[0-9a-f]{32})_(?P<secret>[A-Za-z0-9_-]{43})$")
-_BEARER_PATTERN = re.compile(r"^Bearer[ \t]+(?P<token>\S+)[ \t]*$", re.IGNORECASE)
+# Matched with fullmatch: `$` would also match before a trailing newline ("sit_…\n").
+_TOKEN_PATTERN = re.compile(r"sit_(?P<token_id>[0-9a-f]{32})_(?P<secret>[A-Za-z0-9_-]{43})")
+_BEARER_PATTERN = re.compile(r"Bearer[ \t]+(?P<token>\S+)[ \t]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class IssuedToken:
     """A newly issued token. `token` is shown once and never stored; `secret_hash` is what is stored."""
 
     token_id: str
-    token: str
-    secret_hash: str
+    token: str = field(repr=False)
+    secret_hash: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class PresentedToken:
     """A well-formed token taken from an Authorization header (not yet checked against the store)."""
 
     token_id: str
-    secret: str
+    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class StoredToken:
     """What the endpoints table keeps of a token."""
 
     token_id: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     created_at: datetime
     expires_at: datetime | None = None
     revoked: bool = False
@@ -69,7 +70,7 @@ def issue_token() -> IssuedToken:
 
 def parse_token(token: str) -> PresentedToken | None:
     """Split a token into id and secret, or None when it is not in the token format."""
-    match = _TOKEN_PATTERN.match(token)
+    match = _TOKEN_PATTERN.fullmatch(token)
     if match is None:
         return None
     return PresentedToken(match["token_id"], match["secret"])
@@ -79,7 +80,7 @@ def bearer_token(authorization: str | None) -> PresentedToken | None:
     """The token of an `Authorization: Bearer <token>` header, or None when absent or malformed."""
     if not authorization:
         return None
-    match = _BEARER_PATTERN.match(authorization)
+    match = _BEARER_PATTERN.fullmatch(authorization)
     return parse_token(match["token"]) if match else None
 
 

@@ -10,7 +10,9 @@ Whatever a browser decodes from such a string cannot change its scheme.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
+from urllib.parse import unquote
 
 from session_ingest import limits
 from session_ingest.domain.values import InvalidValue, is_printable_non_space
@@ -44,6 +46,11 @@ def normalise_link_url(value: Any) -> str:
     _check_safe_characters(text)
     if is_site_path(text):
         return text
+    if text.startswith("/") and not text.startswith("//"):
+        raise InvalidValue(
+            "must be a path on this site: not //host, nor a backslash, an encoded slash, "
+            "a full-width slash or a . or .. segment that could make it one"
+        )
     scheme = _SCHEME.match(text)
     if scheme is None:
         raise InvalidValue(f"{URL_RULE} {PATH_RULE}; other schemes are not allowed")
@@ -52,8 +59,18 @@ def normalise_link_url(value: Any) -> str:
 
 
 def is_site_path(text: str) -> bool:
-    """`/sessions/1`, not `//host` (a protocol-relative URL leaving the site)."""
-    return text.startswith("/") and not text.startswith("//")
+    """`/sessions/1`, not `//host` (a protocol-relative URL leaving the site) in any disguise.
+
+    Judged on what a browser, proxy or server may make of it: percent-decoded (twice, for `%252F`),
+    NFKC-folded (the full-width solidus U+FF0F becomes `/`), backslashes read as slashes. That form
+    must not start with `//`, and no path segment may be `.` or `..` (`/.//evil.com` resolves to
+    `//evil.com`).
+    """
+    if not text.startswith("/") or text.startswith("//"):
+        return False
+    seen = unicodedata.normalize("NFKC", unquote(unquote(text))).replace("\\", "/")
+    path = re.split(r"[?#]", seen, maxsplit=1)[0]
+    return not seen.startswith("//") and not any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _check_safe_characters(text: str) -> None:

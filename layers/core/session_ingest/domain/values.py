@@ -23,6 +23,17 @@ class InvalidValue(ValueError):
         self.message = message
 
 
+class IgnoredValue(ValueError):
+    """A value the record leaves out with a warning instead of refusing the payload (contract §5:
+    "invalid values are ignored"); `message` completes the sentence "<field> …"."""
+
+    code = "invalid_value_ignored"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 TRUTHY = frozenset({"true", "1", "yes", "y", "on"})
 FALSY = frozenset({"false", "0", "no", "n", "off", ""})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from session_ingest import limits
@@ -39,6 +39,7 @@ from session_ingest.domain.models import (
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
 from session_ingest.domain.request_listing import parse_listing_query
+from session_ingest.domain.sessions import mergeable_fields, stored_size_bytes
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -77,7 +78,7 @@ class IngestRequest:
 
     endpoint_id: str
     request_id: str
-    authorization: str | None
+    authorization: str | None = field(repr=False)  # holds the bearer token
     content_type: str | None
     body: str | None
     body_is_base64: bool = False
@@ -125,22 +126,29 @@ class _Screened:
     idempotency_key: str | None
 
 
-def _is_uuid(value: str) -> bool:
+def canonical_uuid(value: str) -> str | None:
+    """`value` as a lower-case hyphenated UUID, or None when it is no UUID.
+
+    Ids from the path are compared in this one form, so `{…}`, upper-case or unhyphenated spellings
+    of an id name the same endpoint or request rather than a different cache entry.
+    """
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def authenticate(deps: IngestDependencies, endpoint_id: str, authorization: str | None) -> EndpointConfig:
     """The endpoint the bearer token opens. 401 for every token problem, 404 only after a valid token."""
     presented = bearer_token(authorization)
-    if presented is None or not _is_uuid(endpoint_id):
+    canonical_id = canonical_uuid(endpoint_id)
+    if presented is None or canonical_id is None:
         raise Unauthenticated
-    endpoint = deps.endpoints.get(endpoint_id, presented.token_id)
+    endpoint = deps.endpoints.get(canonical_id, presented.token_id)
     token = None if endpoint is None else endpoint.tokens.get(presented.token_id)
-    if endpoint is None or token is None or not secret_matches(presented, token):
+    if endpoint is None or endpoint.config.endpoint_id != canonical_id:
+        raise Unauthenticated
+    if token is None or not secret_matches(presented, token):
         raise Unauthenticated
     if not token.is_usable_at(deps.clock.now()):
         raise Unauthenticated
@@ -159,6 +167,18 @@ def validate_payload(config: EndpointConfig, raw: bytes) -> tuple[dict[str, Any]
     errors.extend(mapped.errors)
     if errors or mapped.record is None:
         raise ValidationFailed(errors[: limits.MAX_VALIDATION_DETAILS] or [_NOT_AN_OBJECT])
+    size = stored_size_bytes(mergeable_fields(mapped.record))
+    if size > limits.MAX_STORED_SESSION_BYTES:
+        # It could never be stored (nor queued whole): refused now rather than failed later.
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "$",
+                    f"the normalised record takes about {size:,} bytes; a stored session holds at most "
+                    f"{limits.MAX_STORED_SESSION_BYTES:,}",
+                )
+            ]
+        )
     return payload, mapped
 
 
@@ -281,7 +301,6 @@ def _envelope(screened: _Screened, outcome: StoredOutcome) -> IngestEnvelope:
         event_id=screened.config.event_id,
         endpoint_type=screened.config.endpoint_type,
         accepted_at=outcome.accepted_at,
-        payload=screened.payload,
         record=screened.mapped.record,
         warnings=screened.mapped.warnings,
     )
@@ -291,15 +310,19 @@ def _answer_repeat(
     deps: IngestDependencies, screened: _Screened, existing: StoredClaim, claim: IdempotencyClaim
 ) -> AcceptedRequest:
     verdict = judge_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
+    if verdict is Repeat.ABANDONED:  # the first attempt's transaction already counted it
+        return _resume(deps, screened, replace(claim, request_id=existing.request_id))
+    # A replay, a conflict and an in-flight answer store nothing, so the cancelled accept transaction
+    # counted nothing: each spends its unit here, like any other request that stores nothing (a client
+    # looping on one key meets its rate limit too).
+    rate = _spend(deps, screened.window)
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
     if verdict is Repeat.IN_FLIGHT:
         raise IdempotencyInProgress(retry_after_seconds=1)
-    if verdict is Repeat.ABANDONED:
-        return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
     record_replayed()
-    return AcceptedRequest(existing.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(existing.request_id, rate, replayed=True)
 
 
 def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> AcceptedRequest:
@@ -388,10 +411,11 @@ def get_request_outcome(
     """
     deps = deps or ingest_dependencies()
     config = authenticate(deps, endpoint_id, authorization)
-    if not _is_uuid(request_id):
+    canonical_request_id = canonical_uuid(request_id)
+    if canonical_request_id is None:
         raise RequestNotFound
     window = _window(deps, config)
-    outcome, count = deps.ledger.outcome_and_count(request_id, window)
+    outcome, count = deps.ledger.outcome_and_count(canonical_request_id, window)
     deps.known_counts.observe(window, count)
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
         raise RequestNotFound

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from session_ingest.domain.matching import match_keys
 from session_ingest.domain.models import EndpointConfig
+from session_ingest.errors import FieldError, OrganisationMismatch, ValidationFailed
 from session_ingest.service.matching import find_match
 from session_ingest.service.ports import SessionsPort
 
@@ -35,7 +36,19 @@ def preview_match(sessions: SessionsPort, config: EndpointConfig, record: Mappin
     Raises ValueError for a resource id of another organisation (the mapper rejects those first).
     """
     keys = match_keys(record, config.organisation)
-    match = find_match(sessions, config.event_id, keys)
+    try:
+        match = find_match(sessions, config.organisation, config.event_id, keys)
+    except OrganisationMismatch as mismatch:
+        # Said without naming anything of the other organisation: it is the consumer's refusal, early.
+        raise ValidationFailed(
+            [
+                FieldError(
+                    mismatch.field,
+                    "matches data of another organisation in this endpoint's event: "
+                    "the request would fail and change nothing",
+                )
+            ]
+        ) from None
     return DryRunMatch(
         action=match.decision.action.value,
         by=match.decision.by.value if match.decision.by is not None else None,

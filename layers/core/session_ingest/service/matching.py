@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from session_ingest.domain.matching import MatchBy, MatchDecision, MatchKeys, decide_match
-from session_ingest.domain.sessions import StoredSession, UidClaim
-from session_ingest.errors import TransientFailure
+from session_ingest.domain.sessions import StoredSession, UidClaim, foreign_match_key
+from session_ingest.errors import OrganisationMismatch, TransientFailure
 from session_ingest.service.ports import SessionsPort
 
 
@@ -31,10 +31,21 @@ class InconsistentClaim(TransientFailure):
 
 
 def find_match(
-    sessions: SessionsPort, event_id: int, keys: MatchKeys, location_number: int | None = None
+    sessions: SessionsPort,
+    organisation: str,
+    event_id: int,
+    keys: MatchKeys,
+    location_number: int | None = None,
 ) -> Match:
-    """Rules 1-3 on consistent reads: one batch read, plus the claimed session when matched by uid."""
+    """Rules 1-3 on consistent reads: one batch read, plus the claimed session when matched by uid.
+
+    Raises OrganisationMismatch when a key finds another organisation's session or uid claim: matching
+    never crosses organisations, even for a message that names another organisation's event.
+    """
     snapshot = sessions.read_snapshot(event_id, keys.session_number, keys.organisation_uid, location_number)
+    foreign = foreign_match_key(organisation, snapshot.session, snapshot.claim)
+    if foreign is not None:
+        raise OrganisationMismatch(foreign, event_id)
     decision = decide_match(keys, snapshot.session is not None, snapshot.claim)
     session = snapshot.session if decision.by is MatchBy.RESOURCE_ID else None
     if decision.by is MatchBy.ORGANISATION_UID and decision.session_number is not None:
@@ -44,6 +55,8 @@ def find_match(
                 f"organisation uid {keys.organisation_uid!r} is claimed by missing session "
                 f"{decision.session_number} of event {event_id}"
             )
+        if foreign_match_key(organisation, session, None) is not None:
+            raise OrganisationMismatch("organisation_uid", event_id)
     return Match(
         decision=decision,
         session=session,

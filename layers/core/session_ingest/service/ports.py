@@ -159,6 +159,7 @@ class SessionChange:
     fields: Mapping[str, Any]
     accepted_at: datetime
     organisation_uid: str | None  # the session's uid after the change (None: unchanged)
+    organisation: str | None = None  # the writer's organisation: the write fails unless the session's
 
 
 class SessionsPort(Protocol):

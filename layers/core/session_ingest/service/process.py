@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,23 +30,27 @@ from pydantic import ValidationError
 
 from session_ingest import limits
 from session_ingest.domain.locations import location_number, resolve_location
+from session_ingest.domain.mapping import renormalise_record
 from session_ingest.domain.matching import MatchKeys, UidPlan, match_keys, plan_uid_claims
 from session_ingest.domain.merge import merge_fields
 from session_ingest.domain.models import EndpointType, IngestWarning
-from session_ingest.domain.request_lifecycle import RequestRef
+from session_ingest.domain.request_lifecycle import FailureKind, RequestRef
 from session_ingest.domain.resource_ids import format_resource_id
+from session_ingest.domain.session_fields import check_card_link
 from session_ingest.domain.sessions import (
     ORGANISATION_UID_FIELD,
     SESSION_KIND,
     StoredSession,
     mergeable_fields,
     reserved_fields_in,
+    stored_size_bytes,
 )
 from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
     PermanentFailure,
     ProcessingError,
+    RecordTooLarge,
     StoreUnavailable,
     TransientFailure,
     UnreadableMessage,
@@ -67,11 +72,17 @@ from session_ingest.service.ports import (
 )
 from session_ingest.service.request_outcomes import REQUEST_ITEM
 
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+# 1 carried the raw payload beside the record (read, ignored); 2 carries the record alone.
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1, 2})
 STALE_FIELD = "stale_field"
 DUPLICATE_UID = "duplicate_organisation_uid"
 RESOURCE_ID_NOT_FOUND = "resource_id_not_found"
 SESSION_ITEM = "session"  # the session's name in the unit of work (the outcome's is REQUEST_ITEM)
+# Reasons recorded on an outcome instead of AWS's own error text, which stays in the logs: a stable
+# code first, then a sentence.
+STORE_UNAVAILABLE_REASON = "store_unavailable: the tables could not be reached; the message is retried"
+WRITE_REJECTED_REASON = "write_rejected: the store refused the write (its logs say why)"
+UNEXPECTED_REASON = "unexpected_error: the consumer failed unexpectedly (its logs say why)"
 
 
 def claim_item(organisation_uid: str) -> str:
@@ -123,23 +134,41 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
             return final
         return apply_envelope(envelope, deps)
+    except RecordTooLarge as error:
+        return _fail(deps, _ref(envelope), error.reason, envelope.warnings, FailureKind.RECORD_TOO_LARGE)
     except PermanentFailure as error:
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
     except WriteRejected as error:
         # DynamoDB refuses the write itself (e.g. an item over its size limit): no retry can succeed.
-        return _fail(deps, _ref(envelope), f"write refused: {error}", envelope.warnings)
+        # AWS's text (it may name roles, accounts, tables) goes to the log; the outcome gets a code.
+        logger.error("the store refused the write", extra={"aws_error": str(error)})
+        return _fail(deps, _ref(envelope), _with_code(WRITE_REJECTED_REASON, error), envelope.warnings)
     except ProcessingError as error:
         _record_retry(deps, message, _ref(envelope), error.reason)
         raise
     except StoreUnavailable as error:
-        reason = f"AWS error: {error}"
+        logger.warning("the store is unavailable", extra={"aws_error": str(error)})
+        reason = _with_code(STORE_UNAVAILABLE_REASON, error)
         _record_retry(deps, message, _ref(envelope), reason)
         raise TransientFailure(reason) from error
     except Exception as error:
-        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look.
+        # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look;
+        # the integrator, once it is dead-lettered, sees only a code (the text may hold anything).
         logger.exception("unexpected error while processing a message")
-        _record_retry(deps, message, _ref(envelope), f"unexpected {type(error).__name__}: {error}")
+        _record_retry(
+            deps, message, _ref(envelope), f"unexpected {type(error).__name__}: {error}", UNEXPECTED_REASON
+        )
         raise
+
+
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
+
+
+def _with_code(reason: str, error: Exception) -> str:
+    """`reason` with the AWS error code (`ThrottlingException`), never its message: codes are stable and
+    name no role, account or table, while messages may."""
+    code = str(error).split(":", 1)[0].strip()
+    return f"{reason} [{code}]" if _ERROR_CODE.fullmatch(code) else reason
 
 
 def read_envelope(message: QueueMessage) -> IngestEnvelope:
@@ -195,7 +224,9 @@ def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> Proc
     for attempt in range(limits.MAX_WRITE_ATTEMPTS):
         if attempt:
             deps.sleep(_backoff_seconds(attempt))
-        match = find_match(deps.sessions, envelope.event_id, prepared.keys, prepared.location_number)
+        match = find_match(
+            deps.sessions, envelope.organisation, envelope.event_id, prepared.keys, prepared.location_number
+        )
         if match.session is None:
             if reserved_number is None:
                 reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
@@ -216,19 +247,31 @@ def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> Proc
 def _prepare(envelope: IngestEnvelope) -> _Prepared:
     if envelope.endpoint_type != EndpointType.SESSION:
         raise PermanentFailure(f"no consumer for endpoint type {envelope.endpoint_type!s}")
-    record = envelope.record
-    if reserved := reserved_fields_in(record):
+    if reserved := reserved_fields_in(envelope.record):
         raise PermanentFailure(f"record sets reserved attributes: {', '.join(reserved)}")
     try:
-        keys = match_keys(record, envelope.organisation)
+        match_keys(envelope.record, envelope.organisation)
     except ValueError as error:
         raise PermanentFailure(f"resource_id: {error}") from error
+    record, problems = renormalise_record(envelope.record, envelope.organisation, envelope.endpoint_type)
+    if problems:
+        details = "; ".join(f"{error.field}: {error.message}" for error in problems[:5])
+        raise PermanentFailure(f"invalid_record: the record breaks the field rules ({details})")
+    _check_stored_size(mergeable_fields(record))
+    keys = match_keys(record, envelope.organisation)
     return _Prepared(
         envelope=envelope,
         keys=keys,
         location_number=location_number(record, envelope.organisation),
         fields=mergeable_fields(record),
     )
+
+
+def _check_stored_size(fields: dict[str, Any]) -> None:
+    """Refuse, before writing, a session DynamoDB could never store (it would refuse the item anyway)."""
+    size = stored_size_bytes(fields)
+    if size > limits.MAX_STORED_SESSION_BYTES:
+        raise RecordTooLarge(size, limits.MAX_STORED_SESSION_BYTES)
 
 
 def _backoff_seconds(attempt: int) -> float:
@@ -290,6 +333,10 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     assert session is not None
     fields, warnings = _base_warnings(prepared, match)
     merge = merge_fields(session.fields, session.field_accepted_at, fields, envelope.accepted_at)
+    merged = {**session.fields, **merge.applied}
+    if link := check_card_link(merged):
+        raise PermanentFailure(f"invalid_record: with the stored session, {link[0].field} {link[0].message}")
+    _check_stored_size(merged)
     warnings.extend(_stale_warning(name, session.field_accepted_at[name]) for name in merge.stale)
     new_uid = _uid_taken(merge.applied)
     uid_plan, duplicate = _uid_claims(prepared, match, session, new_uid, deps)
@@ -302,7 +349,7 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
         uow, deps.ledger, _ref(envelope), "updated", session.resource_id, all_warnings, now
     )
     if merge.applied or uid_plan.writes:
-        change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid)
+        change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid, envelope.organisation)
         uow.add(SESSION_ITEM, deps.sessions.update_session(change, now))
     _stage_claims(uow, deps, envelope, uid_plan, now)
     if not isinstance(result := uow.commit(), Committed):
@@ -430,20 +477,29 @@ def _already_final(deps: ConsumerDependencies, envelope: IngestEnvelope) -> Proc
 
 
 def _fail(
-    deps: ConsumerDependencies, ref: RequestRef, reason: str, warnings: list[IngestWarning]
+    deps: ConsumerDependencies,
+    ref: RequestRef,
+    reason: str,
+    warnings: list[IngestWarning],
+    kind: FailureKind = FailureKind.INVALID,
 ) -> ProcessResult:
     """A permanent failure: the outcome says why, and the message is consumed (not retried forever)."""
     logger.error("request failed permanently", extra={"reason": reason})
-    outcomes.fail_invalid(deps.ledger, ref, reason, warnings, deps.clock.now())
+    outcomes.fail_invalid(deps.ledger, ref, reason, warnings, deps.clock.now(), kind)
     consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
     return ProcessResult(ProcessStatus.FAILED, ref.request_id)
 
 
 def _record_retry(
-    deps: ConsumerDependencies, message: QueueMessage, ref: RequestRef | None, reason: str
+    deps: ConsumerDependencies,
+    message: QueueMessage,
+    ref: RequestRef | None,
+    reason: str,
+    public_reason: str | None = None,
 ) -> None:
     """Best effort: keep the last failure on the outcome so operators can explain it; on the message's
-    last allowed receive (it goes to the DLQ next), the outcome becomes failed, dead-lettered."""
+    last allowed receive (it goes to the DLQ next), the outcome becomes failed, dead-lettered, with
+    `public_reason` (default: `reason`) among the errors its integrator reads."""
     consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
     logger.warning("message failed; left for redelivery", extra={"reason": reason})
     if ref is None:
@@ -452,6 +508,6 @@ def _record_retry(
     try:
         outcomes.note_retry(deps.ledger, ref.request_id, reason, now)
         if outcomes.is_last_receive(message.receive_count, deps.max_receive_count):
-            outcomes.fail_dead_lettered(deps.ledger, ref, reason, now)
+            outcomes.fail_dead_lettered(deps.ledger, ref, public_reason or reason, now)
     except (StoreUnavailable, WriteRejected):
         logger.exception("could not record the failure reason on the request outcome")

@@ -83,9 +83,11 @@ def fail_invalid(
     reason: str,
     warnings: Sequence[IngestWarning],
     now: datetime,
+    kind: FailureKind = FailureKind.INVALID,
 ) -> bool:
-    """The request can never be applied: failed, `invalid`, with why. False when already final."""
-    return ledger.mark_failed(ref, FailureKind.INVALID, [reason], warnings, now)
+    """The request can never be applied: failed, `invalid` (or the more precise `kind`, such as
+    `record_too_large`), with why. False when already final."""
+    return ledger.mark_failed(ref, kind, [reason], warnings, now)
 
 
 def is_last_receive(receive_count: int, max_receive_count: int | None) -> bool:
