@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestctl.commands import dlq, endpoints, local, locations, mapping, queue, sessions
+from ingestctl.commands import dlq, endpoints, local, locations, mapping, push, queue, sessions
 
 app = typer.Typer(
     name="ingestctl",
@@ -20,6 +20,7 @@ def main() -> None:
 
 
 app.command("map")(mapping.map_command)
+app.command("push")(push.push_command)
 app.add_typer(endpoints.endpoint_app, name="endpoint")
 app.add_typer(endpoints.token_app, name="token")
 app.add_typer(endpoints.requests_app, name="requests")
