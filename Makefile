@@ -96,7 +96,7 @@ PYENV_VERSION ?= 3.11.7:3.13.0
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(PYENV_VERSION) AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1}
 # The SDK the python3.13 Lambda runtime provides and the layer does not bundle: the 1.35 line the
 # runtime launched with (Nov 2024), which is also pyproject's floor. Stand-in for /var/runtime when a
-# built function is imported or benchmarked here (ingestctl/artifact.py).
+# built function is imported or benchmarked here (ingestctl/local/artifact.py).
 RUNTIME_SDK := .tools/lambda-runtime
 RUNTIME_BOTO3 := boto3==1.35.99
 RUNTIME_STAMP := $(RUNTIME_SDK)/.installed-$(RUNTIME_BOTO3)-py313

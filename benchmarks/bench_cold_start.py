@@ -1,6 +1,6 @@
 """Cold start of each built function under python3.13 against a boto3-only baseline (`make bench-cold-start`).
 
-Every measurement is a fresh `python3.13 -I -S -B` process (ingestctl/artifact.py): sys.path is the
+Every measurement is a fresh `python3.13 -I -S -B` process (ingestctl/local/artifact.py): sys.path is the
 function's build directory, the built layer and the runtime-SDK stand-in, as Lambda orders them, and no
 bytecode is written back (Lambda's /var/task and /opt are read-only). It imports the handler and
 handles one real event; AWS calls go to a moto server on loopback, so the calls really happen. The
@@ -31,8 +31,14 @@ from typing import Any
 
 import boto3
 
-from ingestctl.artifact import HOST_BUILD_DIR, RUNTIME_SDK_DIR, BuiltFunction, built_functions, run_isolated
-from ingestctl.template import CreatedResources, create_resources
+from ingestctl.local.artifact import (
+    HOST_BUILD_DIR,
+    RUNTIME_SDK_DIR,
+    BuiltFunction,
+    built_functions,
+    run_isolated,
+)
+from ingestctl.local.template import CreatedResources, create_resources
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 # Another build of the same template can be measured, e.g. one without precompiled bytecode.

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from ingestctl.template import create_resources
+from ingestctl.local.template import create_resources
 from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.observability import logger

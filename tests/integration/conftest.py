@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ingestctl.template import CreatedResources, create_resources
+from ingestctl.local.template import CreatedResources, create_resources
 from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.settings import get_settings
 
@@ -58,12 +58,12 @@ def moto_server_url() -> Iterator[str]:
     """A moto server in its own process on a free loopback port, for the whole test session.
 
     In-process `mock_aws` is not thread-safe (DESIGN.md), and neither is moto's own server for DynamoDB
-    transactions: this is `ingestctl.serial_moto`, which applies each DynamoDB call atomically as DynamoDB
-    does. Tests of concurrent behaviour talk to it over HTTP; it runs beside the test threads.
+    transactions: this is `ingestctl.local.serial_moto`, which applies each DynamoDB call atomically as
+    DynamoDB does. Tests of concurrent behaviour talk to it over HTTP; it runs beside the test threads.
     """
     port = _free_loopback_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingestctl.serial_moto", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "ingestctl.local.serial_moto", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

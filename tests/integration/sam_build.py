@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestctl.template import TEMPLATE_PATH
+from ingestctl.local.template import TEMPLATE_PATH
 
 
 def require_build(build_dir: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import TransientFailure

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ingest_consumer_handler import lambda_handler
 from ingestctl.cli import app
-from ingestctl.template import CreatedResources, queue_specs
+from ingestctl.local.template import CreatedResources, queue_specs
 from session_ingest.adapters.aws import client
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE
 from tests.support.consumer import (

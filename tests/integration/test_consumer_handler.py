@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ingest_consumer_handler import lambda_handler
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.observability import logger, metrics
 from tests.support.consumer import (

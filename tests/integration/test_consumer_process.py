@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.domain.models import IngestWarning
 from session_ingest.errors import UnreadableMessage
 from session_ingest.observability import metrics

@@ -11,7 +11,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from session_ingest.errors import TransientFailure
 from session_ingest.service.process import ProcessStatus

@@ -19,7 +19,7 @@ import pytest
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
-from ingestctl.template import CreatedResources, resolved_resources
+from ingestctl.local.template import CreatedResources, resolved_resources
 from session_ingest.adapters.aws import client
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies

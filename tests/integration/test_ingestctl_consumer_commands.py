@@ -8,7 +8,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from ingestctl.cli import app
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from tests.support.consumer import EVENT_ID, accept_and_deliver, at, make_envelope
 
 runner = CliRunner()

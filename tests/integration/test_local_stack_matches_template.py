@@ -2,7 +2,7 @@
 
 Expected values come from SAM's built template (.aws-sam/build/template.yaml, written by `sam build`,
 read here with a plain YAML parser); actual values are read back from moto's APIs after
-`ingestctl.template.create_resources` made them. A property ingestctl drops, misreads or resolves
+`ingestctl.local.template.create_resources` made them. A property ingestctl drops, misreads or resolves
 differently from the deployed template fails here.
 """
 
@@ -15,8 +15,8 @@ import boto3
 import pytest
 import yaml
 
-from ingestctl.artifact import DEPLOY_BUILD_DIR
-from ingestctl.template import CreatedResources, resolve_value
+from ingestctl.local.artifact import DEPLOY_BUILD_DIR
+from ingestctl.local.template import CreatedResources, resolve_value
 from tests.integration.sam_build import require_build
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.service.matching import preview_match

@@ -1,7 +1,7 @@
 """What `sam build` produced is complete: each function imports and answers from its build output alone.
 
 Each handler is imported by a fresh `python3.13 -I -S -B` whose path is only the function's build
-directory, the built layer and a stand-in for the runtime's boto3 (ingestctl/artifact.py), with the
+directory, the built layer and a stand-in for the runtime's boto3 (ingestctl/local/artifact.py), with the
 environment the template gives it. The import runs on the x86_64 build (this machine's CPU); the arm64
 build that `sam deploy` ships is checked to hold the same distributions, compiled for aarch64.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestctl.artifact import (
+from ingestctl.local.artifact import (
     DEPLOY_BUILD_DIR,
     HOST_BUILD_DIR,
     RUNTIME_SDK_DIR,

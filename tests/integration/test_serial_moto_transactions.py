@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 
 SESSION = {"pk": {"S": "EVENT#1"}, "sk": {"S": "SESSION#1"}}
 

@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from ingestctl.template import CreatedResources, queue_specs, table_specs
+from ingestctl.local.template import CreatedResources, queue_specs, table_specs
 
 
 def test_every_template_table_exists_with_its_indexes(aws: CreatedResources) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestctl.template import UnsupportedTemplateProperty, resolved_resources, table_specs
+from ingestctl.local.template import UnsupportedTemplateProperty, resolved_resources, table_specs
 
 TEMPLATE = """
 Parameters:

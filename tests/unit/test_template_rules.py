@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ingestctl.local.template import REPO_ROOT, load_template, resolved_resources
 from ingestctl.resources import STACK_OUTPUTS
-from ingestctl.template import REPO_ROOT, load_template, resolved_resources
 
 TEMPLATE = load_template()
 RESOURCES = resolved_resources()

@@ -23,7 +23,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server, ServerVariable, Tag
 from pydantic.json_schema import models_json_schema
 
-from ingestctl.template import TEMPLATE_PATH
+from ingestctl.local.template import TEMPLATE_PATH
 from session_ingest.service import api_routes
 from session_ingest.service.api_schemas import COMPONENT_MODELS
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
 from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingestctl.cli import app
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.adapters.endpoint_store import EndpointStore
 from session_ingest.domain.models import EndpointConfig

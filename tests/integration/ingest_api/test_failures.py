@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.ingest import NOT_QUEUED_REASON

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
 from session_ingest.domain.models import RequestOutcome, RequestStatus

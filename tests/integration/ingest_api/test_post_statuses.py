@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.errors import MalformedJson, RateLimited
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies

@@ -6,7 +6,7 @@ import uuid
 
 import boto3
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.service.dependencies import IngestDependencies
 from session_ingest.service.endpoints import create_endpoint

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import ingest_api_handler
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.observability import logger
 from session_ingest.service.endpoints import create_token, get_endpoint, revoke_token

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request
 from ingestctl.local.api_gateway import RouteTable, compile_route, proxy_event
 from ingestctl.local.functions import function_specs
 from ingestctl.local.sqs_source import lambda_sqs_record
-from ingestctl.template import REPO_ROOT
+from ingestctl.local.template import REPO_ROOT
 
 API_SAMPLES = sorted((REPO_ROOT / "events" / "ingest_api").glob("*.json"))
 SQS_SAMPLES = sorted((REPO_ROOT / "events").glob("sqs_*.json"))

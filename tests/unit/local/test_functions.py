@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingestctl.local.functions import function_specs
-from ingestctl.template import (
+from ingestctl.local.template import (
     REPO_ROOT,
     CreatedResources,
     UnresolvableIntrinsic,

@@ -13,7 +13,7 @@ from moto.core.utils import unix_time_millis as moto_unix_time_millis
 from moto.core.utils import utcfromtimestamp
 from moto.sqs import models as sqs_models
 
-from ingestctl.serial_moto import (
+from ingestctl.local.serial_moto import (
     is_message_valid_based_on_retention_period,
     unix_time_millis,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ingestctl.serial_moto import (
+from ingestctl.local.serial_moto import (
     CLIENT_REQUEST_TOKEN_SECONDS,
     TRANSACT_WRITE_TARGET,
     ClientRequestTokens,

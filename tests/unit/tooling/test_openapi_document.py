@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from ingestctl.local.functions import function_specs
+from ingestctl.local.template import TEMPLATE_PATH
 from ingestctl.openapi import DOCUMENT_PATH, main, openapi_document, render
-from ingestctl.template import TEMPLATE_PATH
 
 
 @pytest.fixture(scope="module")

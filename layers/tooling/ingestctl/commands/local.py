@@ -17,7 +17,7 @@ from ingestctl.local.faults import FAULTS_VARIABLE, InvalidFaultSpec, parse_faul
 from ingestctl.local.moto_server import PortInUse
 from ingestctl.local.runtime import WorkerStartupError
 from ingestctl.local.stack import LocalStack, StackOptions
-from ingestctl.template import TEMPLATE_PATH, UnresolvableIntrinsic
+from ingestctl.local.template import TEMPLATE_PATH, UnresolvableIntrinsic
 
 app = typer.Typer(
     help="Run the service locally (moto + API Gateway and SQS emulation).", no_args_is_help=True

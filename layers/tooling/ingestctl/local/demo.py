@@ -7,7 +7,7 @@ import os
 import shlex
 from typing import Any
 
-from ingestctl.template import CreatedResources
+from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import reset_clients
 from session_ingest.settings import get_settings
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingestctl.template import (
+from ingestctl.local.template import (
     TEMPLATE_PATH,
     CreatedResources,
     load_template,

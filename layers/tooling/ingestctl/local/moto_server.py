@@ -1,6 +1,6 @@
 """moto in server mode, in its own process, on loopback: the local stack's AWS.
 
-It is `ingestctl.serial_moto`: moto's server with DynamoDB calls applied one at a time, as DynamoDB
+It is `ingestctl.local.serial_moto`: moto's server with DynamoDB calls applied one at a time, as DynamoDB
 applies each call atomically (moto's threaded server lets racing transactions interleave, which would
 let the consumer's conditional creates both succeed). SQS long polls stay concurrent.
 """
@@ -48,7 +48,7 @@ def _die_with_parent() -> None:
 
 
 class MotoServer:
-    """`python -m ingestctl.serial_moto` on host:port, its output in `log_path`."""
+    """`python -m ingestctl.local.serial_moto` on host:port, its output in `log_path`."""
 
     def __init__(self, host: str, port: int, log_path: Path) -> None:
         self.host = host
@@ -68,7 +68,7 @@ class MotoServer:
                 [
                     sys.executable,
                     "-m",
-                    "ingestctl.serial_moto",
+                    "ingestctl.local.serial_moto",
                     "--host",
                     self.host,
                     "--port",

@@ -23,7 +23,7 @@ from ingestctl.local.logs import LogRouter
 from ingestctl.local.moto_server import MotoServer, ensure_port_free
 from ingestctl.local.runtime import FunctionPool, lambda_environment
 from ingestctl.local.sqs_source import SqsPoller
-from ingestctl.template import (
+from ingestctl.local.template import (
     TEMPLATE_PATH,
     CreatedResources,
     create_resources,

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 # Table properties passed to CreateTable unchanged (CloudFormation and the API spell them alike).
@@ -216,7 +216,7 @@ def _check_known(logical_id: str, props: Mapping[str, Any], *known: tuple[str, .
     unknown = sorted(set(props) - allowed)
     if unknown:
         raise UnsupportedTemplateProperty(
-            f"{logical_id}: {', '.join(unknown)} not reproduced locally; teach ingestctl/template.py"
+            f"{logical_id}: {', '.join(unknown)} not reproduced locally; teach ingestctl/local/template.py"
         )
 
 

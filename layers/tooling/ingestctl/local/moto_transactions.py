@@ -1,4 +1,4 @@
-"""Cheaper TransactWriteItems rollback for the serial moto server (ingestctl.serial_moto).
+"""Cheaper TransactWriteItems rollback for the serial moto server (ingestctl.local.serial_moto).
 
 moto backs up a transaction by deep-copying every table it touches, once per item, so a transaction
 costs time proportional to the table size (measured on serial_moto: 122 ms for a 4-put transaction on an

@@ -12,12 +12,12 @@ fills a token in and sends it unchanged on each retry, so a transaction that was
 was lost (a read timeout on a busy server) is answered success again instead of failing its own
 conditions the second time (which the ingest API would report as a 503 with the request stored anyway).
 
-Its transactions cost what they touch (`ingestctl.moto_transactions`). Likewise SQS: moto's
+Its transactions cost what they touch (`ingestctl.local.moto_transactions`). Likewise SQS: moto's
 ReceiveMessage read the whole queue's attributes (three scans of every message) once per message it
 returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500 messages
 queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops those
 costs (57 ms).
-Usage: `python -m ingestctl.serial_moto --host 127.0.0.1 --port 5000`.
+Usage: `python -m ingestctl.local.serial_moto --host 127.0.0.1 --port 5000`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sqs import models as sqs_models
 from werkzeug.serving import run_simple
 
-from ingestctl import moto_transactions
+from ingestctl.local import moto_transactions
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingestctl.template import REPO_ROOT, load_template, resolve_value
+from ingestctl.local.template import REPO_ROOT, load_template, resolve_value
 
 # What `sam deploy` ships (the template's default architecture, arm64).
 DEPLOY_BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
