@@ -26,6 +26,7 @@ from pydantic.json_schema import models_json_schema
 from ingestctl.local.template import TEMPLATE_PATH
 from session_ingest.service import api_routes
 from session_ingest.service.api_schemas import COMPONENT_MODELS
+from session_ingest.service.batch_schemas import BATCH_COMPONENT_MODELS
 
 DOCUMENT_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
 TITLE = "Session ingest API"
@@ -81,7 +82,8 @@ def _deployed_server() -> Server:
 def component_schemas() -> dict[str, Any]:
     """JSON Schemas of every body model, nested models included, keyed by component name."""
     _, top = models_json_schema(
-        [(model, "validation") for model in COMPONENT_MODELS], ref_template=_REF_PREFIX + "{model}"
+        [(model, "validation") for model in (*COMPONENT_MODELS, *BATCH_COMPONENT_MODELS)],
+        ref_template=_REF_PREFIX + "{model}",
     )
     schemas: dict[str, Any] = top.get("$defs", {})
     return dict(sorted(schemas.items()))

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from session_ingest import limits
 from session_ingest.domain.rate_limit import RateLimitState
 from session_ingest.errors import (
     EndpointNotFound,
@@ -91,12 +90,12 @@ def not_found_reply() -> ApiReply:
 def error_reply(error: Exception) -> ApiReply:
     """The reply for any exception a request ends with; unknown ones become 500 internal_error."""
     match error:
-        case PayloadTooLarge():
+        case PayloadTooLarge(max_bytes=max_bytes):
             return _failure(
                 413,
                 "Payload Too Large",
                 "payload_too_large",
-                errors=f"The body must not be larger than {limits.MAX_BODY_BYTES} bytes",
+                errors=f"The body must not be larger than {max_bytes} bytes",
             )
         case UnsupportedMediaType():
             return _failure(
