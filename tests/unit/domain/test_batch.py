@@ -12,12 +12,15 @@ import pytest
 from session_ingest import limits
 from session_ingest.domain.batch import (
     ItemStatus,
+    StoredBatchClaim,
     batch_items,
     batch_status,
     item_accept_time,
+    judge_batch_repeat,
     judge_items,
     payload_verdict,
 )
+from session_ingest.domain.idempotency import Repeat
 from session_ingest.domain.models import EndpointConfig, MappingRules
 from session_ingest.errors import MalformedJson, ValidationFailed
 
@@ -153,3 +156,38 @@ Q, INVALID, RETRY = ItemStatus.QUEUED, ItemStatus.INVALID, ItemStatus.RETRY
 def test_the_answers_status_follows_the_items(statuses: list[ItemStatus], status: int) -> None:
     # Given the items' statuses / Then the answer's status is the contract's
     assert batch_status(statuses) == status
+
+
+NOW = 1_781_438_405.0
+
+
+def stored(**changes: Any) -> StoredBatchClaim:
+    values: dict[str, Any] = {
+        "request_ids": ("r-0", None),
+        "body_sha256": "body",
+        "complete": False,
+        "progress_recorded": False,
+        "queued_indexes": frozenset(),
+        "claimed_at": int(NOW) - 5,
+    }
+    return StoredBatchClaim(**{**values, **changes})
+
+
+@pytest.mark.parametrize(
+    ("claim", "body", "verdict"),
+    [
+        (stored(complete=True, progress_recorded=True, queued_indexes=frozenset({0})), "body", Repeat.REPLAY),
+        (stored(complete=True, progress_recorded=True), "other", Repeat.CONFLICT),
+        (stored(progress_recorded=True), "other", Repeat.CONFLICT),
+        (stored(), "body", Repeat.IN_FLIGHT),
+        (stored(progress_recorded=True), "body", Repeat.ABANDONED),
+        (stored(claimed_at=int(NOW) - limits.IDEMPOTENCY_IN_FLIGHT_SECONDS - 1), "body", Repeat.ABANDONED),
+    ],
+    ids=["all queued", "other body", "other body, partly queued", "in flight", "partly queued", "stale"],
+)
+def test_a_repeated_batch_key_is_judged_by_body_and_progress(
+    claim: StoredBatchClaim, body: str, verdict: Repeat
+) -> None:
+    # Given a stored batch claim / When the same key comes again with this body
+    # Then a queued batch is replayed, a partly queued or abandoned one finished, another body refused
+    assert judge_batch_repeat(claim, body, NOW) is verdict

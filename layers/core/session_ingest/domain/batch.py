@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from session_ingest import limits
+from session_ingest.domain.idempotency import Repeat, StoredClaim, judge_repeat
 from session_ingest.domain.json_body import parse_json_body
 from session_ingest.domain.json_schema import schema_errors
 from session_ingest.domain.mapping import map_payload
@@ -107,3 +108,45 @@ def batch_status(statuses: list[ItemStatus]) -> int:
     if all(status is ItemStatus.QUEUED for status in statuses):
         return 200
     return 207 if ItemStatus.QUEUED in statuses else 422
+
+
+# ----------------------------------------------------------------------------------- Idempotency-Key
+
+
+@dataclass(frozen=True)
+class BatchClaim:
+    """A batch's claim on its Idempotency-Key: the request id each valid item got (None: invalid item)."""
+
+    endpoint_id: str
+    key_sha256: str
+    body_sha256: str
+    request_ids: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class StoredBatchClaim:
+    """A batch claim found in the store, with how far its batch got.
+
+    `progress_recorded` is set once the first attempt has sent what it could; `queued_indexes` are then
+    the items SQS took (across every attempt so far).
+    """
+
+    request_ids: tuple[str | None, ...]
+    body_sha256: str
+    complete: bool
+    progress_recorded: bool
+    queued_indexes: frozenset[int]
+    claimed_at: int = 0  # epoch seconds
+
+    def as_claim(self, endpoint_id: str, key_sha256: str) -> BatchClaim:
+        return BatchClaim(endpoint_id, key_sha256, self.body_sha256, self.request_ids)
+
+
+def judge_batch_repeat(existing: StoredBatchClaim, body_sha256: str, now_epoch: float) -> Repeat:
+    """What a batch repeating an existing key gets: as a single request (`judge_repeat`), except that a
+    batch whose first attempt answered 503 with items to retry is finished at once (ABANDONED: finish
+    the first batch under its own request ids), not treated as still in flight."""
+    if existing.body_sha256 == body_sha256 and not existing.complete and existing.progress_recorded:
+        return Repeat.ABANDONED
+    stored = StoredClaim("", existing.body_sha256, existing.complete, existing.claimed_at)
+    return judge_repeat(stored, body_sha256, now_epoch)
