@@ -98,6 +98,23 @@ class InvalidMapping(Exception):
         return self.reason
 
 
+# -- stores ---------------------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """A DynamoDB call did not do what was asked. Adapters raise these instead of botocore's errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The store did not take the call (throttling past retries, an outage, contention past retries):
+    worth retrying later."""
+
+
+class WriteRejected(StoreError):
+    """The store refused the write as invalid (e.g. an item over DynamoDB's size limit): retrying the
+    same write can never succeed."""
+
+
 # -- consumer ---------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from session_ingest.domain.models import IngestWarning, RequestOutcome, RequestStatus
+from session_ingest.domain.models import IngestWarning, RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateLimitState
 from session_ingest.domain.session_fields import SESSION_FIELDS
 from session_ingest.errors import (
@@ -34,8 +34,8 @@ from session_ingest.service.http_replies import (
     not_found_reply,
     outcome_reply,
 )
-from session_ingest.service.ingest import Accepted, DryRun, OutcomeLookup
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup
+from session_ingest.service.match_preview import DryRunMatch
 from tests.support.openapi_contract import (
     DRY_RUN,
     INGEST,
@@ -95,7 +95,7 @@ def test_an_unknown_route_reply_is_the_documented_not_found() -> None:
 
 def test_the_accepted_reply_is_documented() -> None:
     # Given a queued request's reply
-    reply = accepted_reply(Accepted(str(uuid.uuid4()), RATE))
+    reply = accepted_reply(AcceptedRequest(str(uuid.uuid4()), RATE))
     # Then it is the documented 200 with the rate-limit headers
     assert _problems(INGEST, reply) == []
 
@@ -104,7 +104,7 @@ def test_the_dry_run_reply_is_documented() -> None:
     # Given a dry run's reply with a record, a warning and a match
     record = {"name": "Talk", "start_time": "2026-06-14T23:00:00Z", "categories": [7, 12], "active": True}
     warning = IngestWarning(code="unknown_field", field="colour", message="ignored")
-    match = MatchPreview(action="update", by="organisation_uid", resource_id="acme/session/3")
+    match = DryRunMatch(action="update", by="organisation_uid", resource_id="acme/session/3")
     reply = dry_run_reply(DryRun(record, [warning], match, RATE))
     # Then it is the documented 200
     assert _problems(DRY_RUN, reply) == []
@@ -112,7 +112,7 @@ def test_the_dry_run_reply_is_documented() -> None:
 
 def test_a_dry_run_record_with_a_key_the_document_lacks_is_caught() -> None:
     # Given a record holding a field the document does not describe
-    match = MatchPreview(action="create")
+    match = DryRunMatch(action="create")
     reply = dry_run_reply(DryRun({"speakers": "x"}, [], match, RATE))
     # Then the contract check refuses it (so a new field cannot ship undocumented)
     assert any("speakers" in problem for problem in _problems(DRY_RUN, reply))
@@ -122,7 +122,7 @@ def test_a_dry_run_record_with_a_key_the_document_lacks_is_caught() -> None:
 def test_the_outcome_reply_is_documented(status: RequestStatus) -> None:
     # Given a request's outcome in each of its states
     processed = status is not RequestStatus.QUEUED
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=str(uuid.uuid4()),
         endpoint_id=str(uuid.uuid4()),
         status=status,
@@ -139,7 +139,7 @@ def test_the_outcome_reply_is_documented(status: RequestStatus) -> None:
 
 def test_a_missing_required_header_is_caught() -> None:
     # Given an accepted reply that lost its rate-limit headers
-    reply = accepted_reply(Accepted(str(uuid.uuid4()), RATE))
+    reply = accepted_reply(AcceptedRequest(str(uuid.uuid4()), RATE))
     stripped = ApiReply(reply.status, reply.body, {})
     # Then the contract check names the header
     assert "required header RateLimit-Limit is missing" in _problems(INGEST, stripped)

@@ -9,6 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from session_ingest import limits
+
+# Re-exported: their home is domain.request_lifecycle.
+from session_ingest.domain.request_lifecycle import FailureKind as FailureKind
+from session_ingest.domain.request_lifecycle import RequestStatus as RequestStatus
 from session_ingest.errors import FieldError
 
 
@@ -114,17 +118,12 @@ class SessionRecord(BaseModel):
     eventapp_background: dict[str, str] | None = None
 
 
-class RequestStatus(StrEnum):
-    QUEUED = "queued"
-    PROCESSED = "processed"
-    FAILED = "failed"
-
-
-class RequestOutcome(BaseModel):
+class StoredOutcome(BaseModel):
     """The outcome of an accepted request, as `GET …/requests/{id}` returns it (SPEC §4).
 
     Stored in the requests table under pk=REQUEST#<request_id> with these attribute names,
-    plus `endpoint_id` and `expires_at` (TTL).
+    plus `expires_at` (TTL). `failure_kind`, `last_error` and `delivery_attempts` are kept for operators
+    and the lifecycle rules; the public JSON (service.request_outcomes.outcome_view) leaves them out.
     """
 
     request_id: str
@@ -136,3 +135,6 @@ class RequestOutcome(BaseModel):
     resource_id: str | None = None
     warnings: list[IngestWarning] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    failure_kind: FailureKind | None = None
+    last_error: str | None = None
+    delivery_attempts: int = 0

@@ -30,7 +30,7 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from session_ingest.service.ingest import Accepted, DryRun, OutcomeLookup
+from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup
 from session_ingest.service.request_outcomes import outcome_view
 
 VALIDATION_MESSAGE = "The provided payload is not in the correct format for this endpoint"
@@ -64,7 +64,7 @@ def _failure(status: int, message: str, error_type: str, **extra: Any) -> ApiRep
     )
 
 
-def accepted_reply(accepted: Accepted) -> ApiReply:
+def accepted_reply(accepted: AcceptedRequest) -> ApiReply:
     body = {"success": True, "request_id": accepted.request_id}
     return ApiReply(200, body, rate_limit_headers(accepted.rate))
 

@@ -26,7 +26,7 @@ def _queue(stack: str | None) -> DeadLetterQueue:
 
 @app.command("list")
 def list_dead_letters(stack: StackOption = None) -> None:
-    """Messages in the DLQ with their request id and recorded reason; their outcomes become `failed`."""
+    """Messages in the DLQ with their request id, recorded reason and outcome (changes nothing)."""
     letters = [letter.as_dict() for letter in _queue(stack).inspect()]
     emit({"count": len(letters), "messages": letters})
 
