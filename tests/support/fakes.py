@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from session_ingest.adapters.endpoint_store import StoredEndpoint
+from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.models import IngestWarning, StoredOutcome
@@ -104,6 +105,7 @@ class InMemoryRequestLedger:
     def __init__(self) -> None:
         self.outcomes: dict[str, StoredOutcome] = {}
         self.claims: dict[tuple[str, str], tuple[StoredClaim, int]] = {}  # -> (claim, expires_at)
+        self.batch_claims: dict[tuple[str, str], StoredBatchClaim] = {}
         self.counts: dict[tuple[str, int], int] = {}
         self.unavailable: set[str] = set()
         self.calls: list[str] = []
@@ -167,6 +169,41 @@ class InMemoryRequestLedger:
     def claim_in(self, item: dict[str, Any]) -> StoredClaim:
         return StoredClaim(
             str(item["request_id"]), str(item["body_sha256"]), bool(item["queued"]), int(item["claimed_at"])
+        )
+
+    def claim_batch_key(self, claim: BatchClaim, now: datetime) -> TransactItem:
+        key = (claim.endpoint_id, claim.key_sha256)
+        epoch = int(now.timestamp())
+
+        def check() -> dict[str, Any] | None:
+            held = self.batch_claims.get(key)
+            return None if held is None else {"stored": held}
+
+        def apply() -> None:
+            self.batch_claims[key] = StoredBatchClaim(
+                claim.request_ids, claim.body_sha256, False, False, frozenset(), claim.accepted_at, epoch
+            )
+
+        return fake_item(check, apply)
+
+    def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim:
+        stored: StoredBatchClaim = item["stored"]
+        return stored
+
+    def record_batch_progress(
+        self, claim: BatchClaim, queued_indexes: frozenset[int], complete: bool
+    ) -> None:
+        self._call("record_batch_progress")
+        key = (claim.endpoint_id, claim.key_sha256)
+        held = self.batch_claims[key]
+        self.batch_claims[key] = StoredBatchClaim(
+            held.request_ids,
+            held.body_sha256,
+            complete,
+            True,
+            queued_indexes,
+            held.accepted_at,
+            held.claimed_at,
         )
 
     def consume(self, window: RateWindow) -> Consumed:

@@ -168,6 +168,7 @@ def stored(**changes: Any) -> StoredBatchClaim:
         "complete": False,
         "progress_recorded": False,
         "queued_indexes": frozenset(),
+        "accepted_at": datetime.fromtimestamp(NOW - 5, UTC),
         "claimed_at": int(NOW) - 5,
     }
     return StoredBatchClaim(**{**values, **changes})

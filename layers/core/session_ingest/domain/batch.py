@@ -115,12 +115,14 @@ def batch_status(statuses: list[ItemStatus]) -> int:
 
 @dataclass(frozen=True)
 class BatchClaim:
-    """A batch's claim on its Idempotency-Key: the request id each valid item got (None: invalid item)."""
+    """A batch's claim on its Idempotency-Key: the request id each valid item got (None: invalid item)
+    and the batch's accept time (the items' accept times follow from it, `item_accept_time`)."""
 
     endpoint_id: str
     key_sha256: str
     body_sha256: str
     request_ids: tuple[str | None, ...]
+    accepted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,11 @@ class StoredBatchClaim:
     complete: bool
     progress_recorded: bool
     queued_indexes: frozenset[int]
+    accepted_at: datetime
     claimed_at: int = 0  # epoch seconds
 
     def as_claim(self, endpoint_id: str, key_sha256: str) -> BatchClaim:
-        return BatchClaim(endpoint_id, key_sha256, self.body_sha256, self.request_ids)
+        return BatchClaim(endpoint_id, key_sha256, self.body_sha256, self.request_ids, self.accepted_at)
 
 
 def judge_batch_repeat(existing: StoredBatchClaim, body_sha256: str, now_epoch: float) -> Repeat:
