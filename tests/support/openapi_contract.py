@@ -20,6 +20,7 @@ INGEST = ("post", "/api/webhook/ingest/{endpoint_id}")
 DRY_RUN = ("post", "/api/webhook/ingest/{endpoint_id}/test")
 OUTCOME = ("get", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}")
 OPERATIONS = (INGEST, DRY_RUN, OUTCOME)
+BATCH = ("post", "/api/webhook/ingest/{endpoint_id}/batch")
 
 
 @functools.cache

@@ -230,10 +230,10 @@ BATCH_RESPONSES: dict[int, OpenAPIResponse] = {
     413: _BATCH_TOO_LARGE,
     415: _NOT_JSON,
     422: _response(
-        "No item is valid (`results` say why, per item), or `items` is missing, empty or holds more than "
-        "100 payloads (`details`), or the Idempotency-Key was used with another body",
+        "No item is valid (`results` say why, per item; with the RateLimit-* headers), or `items` is "
+        "missing, empty or holds more than 100 payloads (`details`), or the Idempotency-Key was used with "
+        "another body",
         _one_of("BatchRejected", "ValidationFailed", "IdempotencyConflict"),
-        RATE_LIMIT_HEADERS,
     ),
     429: _RATE_LIMITED,
     500: _FAILED,
