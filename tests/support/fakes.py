@@ -8,7 +8,7 @@ uid claims, and an atomic number counter. Each fake can be told to fail, so ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from session_ingest.domain.sessions import SESSION_KIND, StoredSession, UidClaim
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.ports import (
+    ClaimKey,
     CommitResult,
     Committed,
     ConditionFailed,
@@ -38,6 +39,8 @@ from session_ingest.service.ports import (
     MatchSnapshot,
     NewSession,
     SessionChange,
+    SessionKey,
+    SessionsSnapshot,
     TransactItem,
 )
 
@@ -384,6 +387,19 @@ class InMemorySessions:
             location_exists=location_number is not None and (event_id, location_number) in self.locations,
         )
 
+    def read_many(
+        self,
+        sessions: Iterable[SessionKey] = (),
+        claims: Iterable[ClaimKey] = (),
+        locations: Iterable[SessionKey] = (),
+    ) -> SessionsSnapshot:
+        self._call("read_many")
+        return SessionsSnapshot(
+            sessions={key: self.sessions[key] for key in sessions if key in self.sessions},
+            claims={key: self.claims[key] for key in claims if key in self.claims},
+            locations=frozenset(key for key in locations if key in self.locations),
+        )
+
     def get_session(self, event_id: int, number: int) -> StoredSession | None:
         self._call("get_session")
         return self.sessions.get((event_id, number))
@@ -397,6 +413,13 @@ class InMemorySessions:
         key = (organisation, kind)
         self.counters[key] = self.counters.get(key, 0) + 1
         return self.counters[key]
+
+    def allocate_numbers(self, organisation: str, kind: str, count: int) -> list[int]:
+        self._call("allocate_numbers")
+        key = (organisation, kind)
+        first = self.counters.get(key, 0) + 1
+        self.counters[key] = first + count - 1
+        return list(range(first, first + count))
 
     def put_new_session(self, new: NewSession, now: datetime) -> TransactItem:
         key = (new.event_id, new.number)

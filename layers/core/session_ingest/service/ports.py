@@ -10,7 +10,7 @@ it was), never by position.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -142,6 +142,19 @@ class MatchSnapshot:
     location_exists: bool
 
 
+SessionKey = tuple[int, int]  # (event id, session or location number)
+ClaimKey = tuple[int, str]  # (event id, organisation uid)
+
+
+@dataclass(frozen=True)
+class SessionsSnapshot:
+    """What one consistent batch read of many key-addressed items found (absent keys: not stored)."""
+
+    sessions: Mapping[SessionKey, StoredSession] = field(default_factory=dict)
+    claims: Mapping[ClaimKey, UidClaim] = field(default_factory=dict)
+    locations: frozenset[SessionKey] = frozenset()
+
+
 @dataclass(frozen=True)
 class NewSession:
     """A session to create: its number, fields and the accept time that set every field."""
@@ -175,7 +188,14 @@ class SessionsPort(Protocol):
     ) -> MatchSnapshot: ...
     def get_session(self, event_id: int, number: int) -> StoredSession | None: ...
     def get_claim(self, event_id: int, organisation_uid: str) -> UidClaim | None: ...
+    def read_many(
+        self,
+        sessions: Iterable[SessionKey] = (),
+        claims: Iterable[ClaimKey] = (),
+        locations: Iterable[SessionKey] = (),
+    ) -> SessionsSnapshot: ...
     def allocate_number(self, organisation: str, kind: str) -> int: ...
+    def allocate_numbers(self, organisation: str, kind: str, count: int) -> list[int]: ...
     def put_new_session(self, new: NewSession, now: datetime) -> TransactItem: ...
     def update_session(self, change: SessionChange, now: datetime) -> TransactItem: ...
     def write_claim(
