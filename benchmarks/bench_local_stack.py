@@ -223,7 +223,7 @@ def main() -> None:
     try:
         ready = stack.wait_ready()
         with service_pointed_at(stack):
-            from session_ingest.service.endpoints import create_endpoint  # after the stack is up
+            from ingestctl.admin.endpoints import create_endpoint  # after the stack is up
 
             endpoint = create_endpoint("bench", EVENT_ID, rate_limit_per_minute=1_000_000)
         url = f"{ready['api_url']}/api/webhook/ingest/{endpoint['endpoint_id']}"

@@ -171,7 +171,7 @@ def run_soak(config: SoakConfig, workdir: Path | None = None) -> SoakResult:
 
 def _create_endpoints(stack: LocalStackProcess, endpoints: list[Endpoint]) -> dict[int, tuple[str, str]]:
     with service_pointed_at(stack):
-        from session_ingest.service.endpoints import create_endpoint  # after the stack is up
+        from ingestctl.admin.endpoints import create_endpoint  # after the stack is up
 
         created = {
             endpoint.index: create_endpoint(

@@ -42,7 +42,7 @@ from session_ingest import limits
 from session_ingest.domain.session_fields import SESSION_FIELDS
 from tests.e2e.conftest import HttpAnswer, http
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
-from tests.support.openapi_contract import DRY_RUN, INGEST, assert_documented
+from tests.support.openapi_contract import DRY_RUN, INGEST, LISTING, assert_documented
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.xdist_group("e2e")]
 
@@ -473,6 +473,28 @@ def test_any_idempotency_key_gets_a_documented_answer(
         assert (answer.status, answer.json["error_type"]) == (400, "invalid_idempotency_key")
     else:
         assert answer.status in {200, 409, 422}
+
+
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["status", "since", "limit", "cursor"]),
+        st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=60)
+        | st.sampled_from(["queued", "failed", "2026-01-01T00:00:00Z", "1", "100", "101", "0"]),
+        max_size=4,
+    )
+)
+@FUZZ
+def test_any_listing_query_gets_a_documented_200_or_400(fuzz: StackEndpoint, query: dict[str, str]) -> None:
+    # Given any query string for the fuzz endpoint's listing (its own token)
+    url = f"{fuzz.url_for(LISTING)}?{urllib.parse.urlencode(query)}"
+    # When it is sent
+    answer = _checked(
+        "listing queries", LISTING, http("GET", url, headers={"Authorization": f"Bearer {fuzz.token}"})
+    )
+    # Then it is a page or a 400 invalid_query, never a server error
+    assert answer.status in {200, 400}, answer.body
+    if answer.status == 400:
+        assert answer.json["error_type"] == "invalid_query"
 
 
 # ------------------------------------------------------------------------------- single shapes

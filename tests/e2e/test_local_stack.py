@@ -37,7 +37,7 @@ class Endpoint:
         self.organisation = organisation
         self.event_id = event_id
         with service_pointed_at(stack):
-            from session_ingest.service.endpoints import create_endpoint
+            from ingestctl.admin.endpoints import create_endpoint
 
             created = create_endpoint(organisation, event_id, rate_limit_per_minute=rate_limit)
         self.endpoint_id = created["endpoint_id"]

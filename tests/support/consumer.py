@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ingestctl.admin.locations import LocationsRepository
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_item
-from session_ingest.adapters.locations import LocationsRepository
 from session_ingest.adapters.request_ledger import RequestLedger, request_key
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.domain.models import EndpointType, IngestWarning

@@ -26,8 +26,10 @@ from session_ingest.domain.request_lifecycle import (
     RequestStatus,
     is_allowed,
 )
+from session_ingest.domain.request_listing import ListingPage, ListingPosition, ListingQuery
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import SESSION_KIND, StoredSession, UidClaim
+from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.ports import (
@@ -344,6 +346,33 @@ class InMemoryRequestLedger:
             update={"status": RequestStatus.QUEUED, "errors": [], "processed_at": None, "failure_kind": None}
         )
         return True
+
+    # -- listing ---------------------------------------------------------------------------------------
+
+    def list_for_endpoint(self, query: ListingQuery) -> ListingPage:
+        """The index's order (newest first, then request id descending), no read budget."""
+        self._call("list_for_endpoint")
+        ordered = sorted(
+            (o for o in self.outcomes.values() if o.endpoint_id == query.endpoint_id),
+            key=lambda o: (format_utc(o.accepted_at), o.request_id),
+            reverse=True,
+        )
+        after = query.after
+        matching = [
+            o
+            for o in ordered
+            if (query.status is None or o.status is query.status)
+            and (query.since is None or o.accepted_at >= query.since)
+            and (
+                after is None
+                or (format_utc(o.accepted_at), o.request_id) < (after.accepted_at, after.request_id)
+            )
+        ]
+        page = matching[: query.limit]
+        more = len(matching) > query.limit
+        return ListingPage(
+            page, ListingPosition(format_utc(page[-1].accepted_at), page[-1].request_id) if more else None
+        )
 
     def _whole(self, ref: RequestRef) -> StoredOutcome:
         stored = self.outcomes.get(ref.request_id)

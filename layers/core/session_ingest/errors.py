@@ -141,3 +141,12 @@ class TransientFailure(ProcessingError):
 
 class WriteConflict(TransientFailure):
     """Concurrent writers kept winning the optimistic-lock race past the bounded retries."""
+
+
+class InvalidListingQuery(IngestError, ValueError):
+    """A listing parameter (status, since, limit, cursor) that cannot be used: a 400 `invalid_query`."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message

@@ -13,7 +13,7 @@ message must be reset individually before it is moved, and moto (the local stack
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,8 +107,10 @@ class DeadLetterQueue:
         self._release([message["ReceiptHandle"] for message in seen.values()])
         return [self._describe(message) for message in seen.values()]
 
-    def redrive(self) -> list[dict[str, Any]]:
-        """Move every DLQ message back to the ingest queue, resetting its outcome to `queued` first."""
+    def redrive(self, on_moved: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """Move every DLQ message back to the ingest queue, resetting its outcome to `queued` first.
+
+        `on_moved` hears the running count after each batch (the CLI's progress bar)."""
         sqs = client("sqs")
         moved: list[dict[str, Any]] = []
         for batch in _receive_batches(self.queue_url, REDRIVE_VISIBILITY_SECONDS):
@@ -141,6 +143,8 @@ class DeadLetterQueue:
                 )
             if sent.get("Failed"):
                 raise RuntimeError(f"could not send {len(sent['Failed'])} message(s) back: {sent['Failed']}")
+            if on_moved is not None:
+                on_moved(len(moved))
         return moved
 
     def _describe(self, message: dict[str, Any]) -> DeadLetter:

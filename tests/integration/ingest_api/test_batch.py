@@ -10,13 +10,13 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.adapters.aws import client
 from session_ingest.domain.utc import parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.process import QueueMessage, process_message
 from tests.fixtures import reference_session_payload

@@ -44,6 +44,7 @@ EXPECTED_STATUS = {
     "batch_oversize.json": 413,
     "batch_rate_limited.json": 429,
     "batch_queue_unavailable.json": 503,
+    "request_listing.json": 200,
 }
 # The cases whose status depends on the stored rate window, or on SQS refusing the batch.
 RATE_LIMITED = {"rate_limited.json", "batch_rate_limited.json"}
@@ -92,7 +93,7 @@ def test_a_sample_event_gets_its_status(
     config = _seed_sample_endpoint(clock)
     if name in RATE_LIMITED:
         _fill_rate_window(config, clock, aws)
-    if name == "request_status.json":
+    if name in ("request_status.json", "request_listing.json"):
         assert invoke(load_event("ingest_api/accepted.json")).status == 200
     # When the event is driven through the handler (SQS refusing every SendMessageBatch for the 503 case)
     with contextlib.ExitStack() as faults:
@@ -117,6 +118,19 @@ def test_the_status_lookup_event_reads_the_request_the_accepted_event_creates(
     result: Any = invoke(load_event("ingest_api/request_status.json"))
     # Then it reports that request, queued
     assert (result.body["request_id"], result.body["status"]) == (accepted.body["request_id"], "queued")
+
+
+def test_the_listing_event_lists_the_request_the_accepted_event_creates(
+    deps: IngestDependencies, clock: FakeClock
+) -> None:
+    # Given the sample endpoint and the sample accepted request
+    _seed_sample_endpoint(clock)
+    accepted = invoke(load_event("ingest_api/accepted.json"))
+    # When the sample listing (status=queued) runs
+    result: Any = invoke(load_event("ingest_api/request_listing.json"))
+    # Then it lists that request, with no further page
+    assert [outcome["request_id"] for outcome in result.body["requests"]] == [accepted.body["request_id"]]
+    assert result.body["next"] is None
 
 
 @pytest.mark.parametrize(

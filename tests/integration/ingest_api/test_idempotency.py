@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
 from session_ingest.domain.models import RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import stage_acceptance
 from session_ingest.service.request_outcomes import fail_not_queued
 from tests.fixtures import reference_session_payload

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.rate_limit import RateWindow
-from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import START, QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient, FakeClock

@@ -19,6 +19,7 @@ from session_ingest.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidIdempotencyKey,
+    InvalidListingQuery,
     MalformedJson,
     PayloadTooLarge,
     RateLimited,
@@ -35,15 +36,17 @@ from session_ingest.service.http_replies import (
     batch_reply,
     dry_run_reply,
     error_reply,
+    listing_reply,
     not_found_reply,
     outcome_reply,
 )
-from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup
+from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
 from session_ingest.service.match_preview import DryRunMatch
 from tests.support.openapi_contract import (
     BATCH,
     DRY_RUN,
     INGEST,
+    LISTING,
     OPERATIONS,
     OUTCOME,
     contract_problems,
@@ -71,6 +74,7 @@ ERRORS = [
     (RateLimited(limit=120, reset_seconds=55), OPERATIONS),
     (MalformedJson("Expecting value at line 1 column 1"), (INGEST, DRY_RUN)),
     (InvalidIdempotencyKey("the key holds control characters"), (INGEST,)),
+    (InvalidListingQuery("cursor", "this cursor belongs to another listing"), (LISTING,)),
     (ValidationFailed([FieldError("start_time", "not a time")]), (INGEST, DRY_RUN)),
     (IdempotencyConflict(), (INGEST,)),
     (IdempotencyInProgress(retry_after_seconds=1), (INGEST,)),
@@ -163,6 +167,29 @@ def test_the_documented_session_fields_are_exactly_the_mapped_fields() -> None:
     # Then the request and the dry-run record documents describe exactly those
     assert set(SessionPayload.model_fields) == fields
     assert set(NormalisedSession.__annotations__) == fields
+
+
+@pytest.mark.parametrize("next_cursor", [None, "eyJ2IjoxfQ.AAAA"], ids=["last page", "more pages"])
+def test_the_listing_reply_is_documented(next_cursor: str | None) -> None:
+    # Given a page of two outcomes, one processed and one still queued
+    processed = StoredOutcome(
+        request_id=str(uuid.uuid4()),
+        endpoint_id=str(uuid.uuid4()),
+        status=RequestStatus.PROCESSED,
+        accepted_at=ACCEPTED_AT,
+        processed_at=ACCEPTED_AT,
+        action="created",
+        resource_id="acme/session/1",
+        config_version=2,
+    )
+    queued = processed.model_copy(
+        update={"request_id": str(uuid.uuid4()), "status": RequestStatus.QUEUED, "processed_at": None}
+    )
+    from session_ingest.service.request_outcomes import outcome_view
+
+    document = {"requests": [outcome_view(processed), outcome_view(queued)], "next": next_cursor}
+    # Then its reply is the documented 200 with the rate-limit headers
+    assert _problems(LISTING, listing_reply(RequestListing(document, RATE))) == []
 
 
 BATCH_ERRORS = [

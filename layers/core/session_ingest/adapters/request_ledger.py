@@ -33,17 +33,20 @@ from session_ingest.domain.request_lifecycle import (
     RequestStatus,
     sources,
 )
+from session_ingest.domain.request_listing import ListingPage, ListingPosition, ListingQuery
 from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.observability import logger
 from session_ingest.service.ports import Consumed, TransactItem
 
 COUNT_ATTRIBUTE = "request_count"
+ENDPOINT_REQUESTS_INDEX = "EndpointRequestsIndex"
+REQUEST_PREFIX = "REQUEST#"
 _STATUS = {"#status": "status"}
 
 
 def request_key(request_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"REQUEST#{request_id}"}}
+    return {"pk": {"S": f"{REQUEST_PREFIX}{request_id}"}}
 
 
 def claim_key(endpoint_id: str, key_sha256: str) -> dict[str, Any]:
@@ -326,6 +329,78 @@ class RequestLedger:
         count = _count(by_pk.get(counter_key(window.endpoint_id, window.start)["pk"]["S"]))
         return outcome, count
 
+    # -- listing (operators and integrators) ------------------------------------------------------------
+
+    def list_for_endpoint(self, query: ListingQuery) -> ListingPage:
+        """One page of the endpoint's requests, newest first, through EndpointRequestsIndex (no scan).
+
+        A status filter is a FilterExpression, so DynamoDB may return fewer matches than were read: the
+        index is read on until the page is full, the requests run out, or MAX_LISTING_READS reads are
+        spent (then the page is short and `next` continues after the last request read). One more
+        match than the page holds is asked for, so a full page knows whether anything follows.
+        """
+        if (
+            query.after is not None
+            and query.since is not None
+            and query.after.accepted_at < format_utc(query.since)
+        ):
+            # Everything after the cursor is older than `since`; DynamoDB would refuse a start key outside
+            # the key condition (a ValidationException), so answer the empty end of the listing here.
+            return ListingPage([], None)
+        values: dict[str, Any] = {":endpoint": {"S": query.endpoint_id}, ":request": {"S": REQUEST_PREFIX}}
+        key_condition = "endpoint_id = :endpoint"
+        if query.since is not None:
+            key_condition += " AND accepted_at >= :since"
+            values[":since"] = {"S": format_utc(query.since)}
+        filters = ["begins_with(pk, :request)"]
+        names: dict[str, str] = {}
+        if query.status is not None:
+            filters.append("#status = :status")
+            values[":status"] = {"S": query.status.value}
+            names = dict(_STATUS)
+        start = None if query.after is None else self._index_key(query.endpoint_id, query.after)
+        found: list[StoredOutcome] = []
+        for _ in range(limits.MAX_LISTING_READS):
+            parameters: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": ENDPOINT_REQUESTS_INDEX,
+                "KeyConditionExpression": key_condition,
+                "FilterExpression": " AND ".join(filters),
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+                "Limit": query.limit + 1 - len(found),
+            }
+            if names:
+                parameters["ExpressionAttributeNames"] = names
+            if start is not None:
+                parameters["ExclusiveStartKey"] = start
+            with translated():
+                response = client("dynamodb").query(**parameters)
+            for item in response.get("Items", []):
+                outcome = self.outcome_in(from_item(item))
+                if outcome is not None:
+                    found.append(outcome)
+            start = response.get("LastEvaluatedKey")
+            if len(found) > query.limit:
+                page = found[: query.limit]
+                return ListingPage(page, self._position(page[-1]))
+            if start is None:
+                return ListingPage(found, None)
+        return ListingPage(found, None if start is None else self._position_of_key(start))
+
+    def _index_key(self, endpoint_id: str, position: ListingPosition) -> dict[str, Any]:
+        return {
+            **request_key(position.request_id),
+            "endpoint_id": {"S": endpoint_id},
+            "accepted_at": {"S": position.accepted_at},
+        }
+
+    def _position(self, outcome: StoredOutcome) -> ListingPosition:
+        return ListingPosition(format_utc(outcome.accepted_at), outcome.request_id)
+
+    def _position_of_key(self, key: dict[str, Any]) -> ListingPosition:
+        return ListingPosition(key["accepted_at"]["S"], key["pk"]["S"].removeprefix(REQUEST_PREFIX))
+
     # -- the consumer's moves ----------------------------------------------------------------------------
 
     def processed(
@@ -454,6 +529,7 @@ class RequestLedger:
             "warnings": [warning.model_dump() for warning in outcome.warnings],
             "errors": list(outcome.errors),
             "expires_at": expires_at,
+            "config_version": outcome.config_version,
         }
         # Nested None values stay as NULL: every warning map keeps its {code, field, message} keys.
         return to_item(values)

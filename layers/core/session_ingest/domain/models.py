@@ -47,6 +47,10 @@ class EndpointConfig(BaseModel):
     rate_limit_per_minute: int = Field(default=limits.DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1)
     enabled: bool = True
     created_at: datetime
+    # Version of the settings that shape a request (mapping, schema, rate limit): 1 at creation, one more
+    # per `endpoint update`; recorded on each accepted request's outcome.
+    config_version: int = Field(default=1, ge=1)
+    updated_at: datetime | None = None
 
 
 class IngestWarning(BaseModel):
@@ -138,3 +142,5 @@ class StoredOutcome(BaseModel):
     failure_kind: FailureKind | None = None
     last_error: str | None = None
     delivery_attempts: int = 0
+    # The endpoint's config_version the request was accepted under (None for requests stored before).
+    config_version: int | None = None

@@ -117,6 +117,13 @@ class RequestOutcome(_Closed):
     errors: list[str]
 
 
+class RequestListing(_Closed):
+    """200 of `GET …/{endpoint_id}/requests`: a page, newest first, and where the next one starts."""
+
+    requests: list[RequestOutcome]
+    next: str | None = Field(description="Pass as `cursor` for the next page; null when there is none")
+
+
 # ------------------------------------------------------------------------------------------- failures
 
 
@@ -189,6 +196,14 @@ class IdempotencyConflict(_Failure):
 
     message: Literal["Invalid"]
     error_type: Literal["idempotency_conflict"]
+    errors: str
+
+
+class BadListingQuery(_Failure):
+    """400 of the listing: a parameter that cannot be used; `errors` names it."""
+
+    message: Literal["Invalid"]
+    error_type: Literal["invalid_query"]
     errors: str
 
 
@@ -277,7 +292,9 @@ COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     Accepted,
     DryRunResult,
     RequestOutcome,
+    RequestListing,
     MalformedRequest,
+    BadListingQuery,
     Unauthenticated,
     NotFound,
     IdempotencyInProgress,

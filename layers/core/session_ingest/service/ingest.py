@@ -12,6 +12,7 @@ accepted request is counted by the same transaction that stores it (two AWS call
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,6 +37,7 @@ from session_ingest.domain.models import (
     StoredOutcome,
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
+from session_ingest.domain.request_listing import parse_listing_query
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -57,6 +59,7 @@ from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
 from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.ports import Committed, ConditionFailed, UnitOfWork
+from session_ingest.service.request_listing import list_requests
 from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
 
 # The items of the acceptance unit of work, by name.
@@ -98,6 +101,12 @@ class DryRun:
 @dataclass(frozen=True)
 class OutcomeLookup:
     outcome: StoredOutcome
+    rate: RateLimitState
+
+
+@dataclass(frozen=True)
+class RequestListing:
+    document: dict[str, Any]
     rate: RateLimitState
 
 
@@ -209,6 +218,7 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
         status=RequestStatus.QUEUED,
         accepted_at=now,
         warnings=screened.mapped.warnings,
+        config_version=screened.config.config_version,
     )
     try:
         result = stage_acceptance(deps, outcome, screened.window, claim).commit()
@@ -304,6 +314,7 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
                 status=RequestStatus.QUEUED,
                 accepted_at=first.accepted_at if first is not None else deps.clock.now(),
                 warnings=screened.mapped.warnings,
+                config_version=screened.config.config_version,
             )
             if not deps.ledger.reopen(first):
                 raise IdempotencyInProgress(retry_after_seconds=1)  # another repeat is resuming it
@@ -380,3 +391,24 @@ def get_request_outcome(
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
         raise RequestNotFound
     return OutcomeLookup(outcome, window.state(count, deps.clock.now().timestamp()))
+
+
+def list_endpoint_requests(
+    endpoint_id: str,
+    authorization: str | None,
+    parameters: Mapping[str, str | None],
+    deps: IngestDependencies | None = None,
+) -> RequestListing:
+    """A page of the endpoint's own requests, newest first (contract §9); a bad parameter is a 400.
+
+    Like a status lookup it spends no rate-limit unit, and it reads no counter either: the RateLimit-*
+    headers report what this instance knows of the window (a lower bound of the count).
+    """
+    deps = deps or ingest_dependencies()
+    config = authenticate(deps, endpoint_id, authorization)
+    query = parse_listing_query(config.endpoint_id, parameters)
+    document = list_requests(deps.ledger, query)
+    window = rate_window(deps, config)
+    return RequestListing(
+        document, window.state(deps.known_counts.known(window), deps.clock.now().timestamp())
+    )

@@ -24,6 +24,7 @@ from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.domain.request_lifecycle import FailureKind, RequestRef
+from session_ingest.domain.request_listing import ListingPage, ListingQuery
 from session_ingest.domain.sessions import StoredSession, UidClaim
 from session_ingest.envelope import IngestEnvelope
 
@@ -128,6 +129,9 @@ class RequestLedgerPort(Protocol):
     ) -> bool: ...
     def note_retry(self, request_id: str, reason: str, now: datetime) -> bool: ...
     def requeue(self, request_id: str) -> bool: ...
+
+    # listing (operators and integrators)
+    def list_for_endpoint(self, query: ListingQuery) -> ListingPage: ...
 
 
 # -- sessions table -------------------------------------------------------------------------------------
