@@ -259,6 +259,28 @@ def test_an_invalid_field_is_a_422_with_details(api: ApiClient, queue: QueueRead
     assert queue.drain() == []
 
 
+UNSAFE_PROMO_LOGOS = [
+    "javascript:alert(1)",
+    "data:image/svg+xml,<svg/onload=alert(1)>",
+    '"><img/src=x/onerror=alert(1)>',
+]
+
+
+@pytest.mark.parametrize("logo", UNSAFE_PROMO_LOGOS)
+def test_a_promo_logo_that_is_not_an_image_url_is_a_422_naming_it(
+    api: ApiClient, queue: QueueReader, logo: str
+) -> None:
+    # Given a payload whose promo logo is a script, an SVG data URL or markup (issue 12 finding 4)
+    payload = reference_session_payload()
+    payload["session"]["eventapp_promo_logo"] = logo
+    # When it is posted
+    result = api.post(payload)
+    # Then it is refused with a details entry for the logo, and nothing is queued
+    assert (result.status, result.body["error_type"]) == (422, "validation_error")
+    assert [detail["field"] for detail in result.body["details"]] == ["eventapp_promo_logo"]
+    assert queue.drain() == []
+
+
 def test_a_payload_that_is_not_an_object_is_a_422(api: ApiClient) -> None:
     # Given a JSON array
     # When it is posted

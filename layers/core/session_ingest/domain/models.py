@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,53 +73,6 @@ class MappingResult(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.errors and self.record is not None
-
-
-class SessionRecord(BaseModel):
-    """The normalised session record (SPEC §5) that `map_payload` produces as a plain dict.
-
-    A typed description of that dict, for documentation (e.g. OpenAPI) and boundary checks; the
-    mapper itself builds dicts directly for speed. Every field is optional: absent means "not given"
-    (updates are partial). Ids are `{org}/session/{n}` and `{org}/location/{n}` (without a known
-    organisation: as given, or the plain number as a string); times are UTC `YYYY-MM-DDTHH:MM:SSZ`.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    resource_id: str | None = None
-    organisation_uid: str | None = None
-    code: str | None = None
-    name: str | None = None
-    description: str | None = None
-    start_time: str | None = None
-    finish_time: str | None = None
-    location_resource_id: str | None = None
-    active: bool | None = None
-    restricted: bool | None = None
-    restricted_allow_override: bool | None = None
-    visible_in_api: bool | None = None
-    allow_survey: bool | None = None
-    skill_level: str | None = None
-    sort_order: int | None = None
-    entry_buffer: int | None = Field(default=None, ge=0)
-    related_content_buffer: int | None = Field(default=None, ge=0)
-    categories: list[int] | None = None
-    traits: list[int] | None = None
-    card_content: str | None = None
-    card_link_label: str | None = None
-    card_link_type: Literal["internal", "external"] | None = None
-    card_link_url: str | None = None
-    card_allow_rating: bool | None = None
-    card_allow_comment: bool | None = None
-    card_rating_message: str | None = None
-    email_content_id: int | None = None
-    sms_content_id: int | None = None
-    related_email_content_id: int | None = None
-    related_sms_content_id: int | None = None
-    related_card_content_id: int | None = None
-    eventapp_promo_text: str | None = None
-    eventapp_promo_logo: str | None = None
-    eventapp_background: dict[str, str] | None = None
 
 
 class StoredOutcome(BaseModel):

@@ -209,14 +209,19 @@ _REQUEST_ID = {
     "description": "The `request_id` of an accepted request",
     "schema": _UUID_STRING,
 }
+# Printable Latin-1 (`str.isprintable`: no controls, no U+00A0 or U+00AD), no space at either end.
+_PRINTABLE = r"!-~\u00a1-\u00ac\u00ae-\u00ff"
+_PRINTABLE_HEADER_VALUE = rf"^[{_PRINTABLE}](?:[ {_PRINTABLE}]*[{_PRINTABLE}])?$"
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": (
-        "A repeat with the same key and body within 24 h answers the first response and queues nothing"
+        "A repeat with the same key and body within 24 h answers the first response and queues nothing. "
+        "1-255 printable characters (HTTP carries header values as Latin-1; surrounding spaces are not "
+        "part of a header value)"
     ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _PRINTABLE_HEADER_VALUE},
 }
 _PAYLOAD = {
     "required": True,

@@ -1,8 +1,8 @@
 """Batch ingest's JSON bodies as pydantic models (contract §4b): the OpenAPI schemas of `POST …/batch`.
 
-Like `api_schemas`, these describe the replies `http_replies` builds as plain dicts, for the OpenAPI
-document and for the tests that hold every reply to its documented shape; `ingestctl push` reads the
-replies with them too. The ingest Lambda never imports this module.
+Like `api_schemas` (response models named `…Reply`, the suffix dropped in the document), these describe
+the replies `http_replies` builds as plain dicts, for the OpenAPI document and for the tests that hold
+every reply to its documented shape. The ingest Lambda never imports this module.
 """
 
 from __future__ import annotations
@@ -50,14 +50,14 @@ BatchItemResult = Annotated[
 ]
 
 
-class BatchAccepted(_Closed):
+class BatchAcceptedReply(_Closed):
     """200 (every item queued) or 207 (some queued, some invalid): one result per item, in order."""
 
     success: bool = Field(description="true exactly when every item is queued")
     results: list[BatchItemResult]
 
 
-class BatchRejected(_Closed):
+class BatchRejectedReply(_Closed):
     """422: no item is valid; each item's result says why."""
 
     message: Literal["Invalid"]
@@ -67,7 +67,7 @@ class BatchRejected(_Closed):
     results: list[BatchItemInvalid]
 
 
-class BatchNotQueued(_Closed):
+class BatchNotQueuedReply(_Closed):
     """503: some valid items could not be queued (`retry`); the others' results stand. Retry the batch
     with the same Idempotency-Key: only what is not queued yet is queued."""
 
@@ -91,8 +91,8 @@ class BatchPayload(BaseModel):
 
 # Every model the OpenAPI document names for the batch route, by its component name.
 BATCH_COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
-    BatchAccepted,
-    BatchRejected,
-    BatchNotQueued,
+    BatchAcceptedReply,
+    BatchRejectedReply,
+    BatchNotQueuedReply,
     BatchPayload,
 )
