@@ -357,13 +357,16 @@ class PushClient:
         self, batches: Sequence[Batch], *, wait: bool = False, timeout_seconds: float = 60.0
     ) -> PushOutcome:
         total = sum(batch.size for batch in batches)
-        reports = [ItemReport(index) for index in range(total)]
+        # Reports carry each item's index in the input (batches need not start at 0 or be contiguous).
+        reports = [
+            ItemReport(batch.first_index + offset) for batch in batches for offset in range(batch.size)
+        ]
         outcome = PushOutcome(reports, waited=wait)
         sent = 0
         self._progress("send", 0, total)
         for batch in batches:
             try:
-                self._send_batch(batch, reports[batch.first_index : batch.first_index + batch.size])
+                self._send_batch(batch, reports[sent : sent + batch.size])
             except AccessRefused as refused:
                 outcome.refused = refused
                 self._mark_not_queued(reports, str(refused))

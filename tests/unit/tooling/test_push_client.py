@@ -328,3 +328,17 @@ def test_without_wait_nothing_is_polled_and_queued_is_complete(api: FakeBatchApi
     summary = result.summary()
     assert (summary["queued"], summary["processed"], summary["pending"]) == (2, 0, 0)
     assert result.complete
+
+
+def test_a_share_of_the_batches_is_reported_by_the_inputs_indexes(api: FakeBatchApi) -> None:
+    # Given the batches of 6 payloads, of which a client sends only the second and the third
+    batches = make_batches([session(n) for n in range(6)], batch_size=2)[1:]
+    # When pushed
+    outcome = client_for(api).push(batches)
+    # Then the reports name input indexes 2-5, every one queued
+    assert [(report.index, report.status.value) for report in outcome.reports] == [
+        (2, "queued"),
+        (3, "queued"),
+        (4, "queued"),
+        (5, "queued"),
+    ]
