@@ -4,9 +4,11 @@
 
 AWS calls are counted with botocore's `before-call` event on the service's own clients, per scenario:
 cold (endpoint not yet cached), warm accepted (target: <= 2), with an Idempotency-Key, a replay, a
-rejected payload, a status lookup. Latency is measured through the real Lambda handler (Powertools
+rejected payload, a status lookup; then the batch route (contract §4b): a full batch of 100 (target:
+<= 15 calls), with a key, its replay. Latency is measured through the real Lambda handler (Powertools
 resolver, logger, metrics) with API Gateway events: the total per request, and the handler's own share
-(the total minus the time spent inside AWS calls, which here is moto's emulation, not the network).
+(the total minus the time spent inside AWS calls, which here is moto's emulation, not the network); for
+batches, the handler's own time per item.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_REQUESTS = 300
+DEFAULT_BATCHES = 20
+BATCH_ITEMS = 100
+BATCH_CALL_TARGET = 15
 
 
 @dataclass
@@ -68,6 +73,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-n", "--requests", type=int, default=DEFAULT_REQUESTS, help="warm requests to time")
+    parser.add_argument("-b", "--batches", type=int, default=DEFAULT_BATCHES, help="batches of 100 to time")
     args = parser.parse_args()
     for name, value in {
         "AWS_ACCESS_KEY_ID": "bench",
@@ -81,10 +87,10 @@ def main() -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     # A replay or a rejection publishes no RequestsAccepted; Powertools warns about that, harmlessly.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    run(args.requests)
+    run(args.requests, args.batches)
 
 
-def run(requests: int) -> None:
+def run(requests: int, batches: int) -> None:
     # Imported here: the environment above must be set before Powertools and boto3 read it.
     import boto3
     from moto import mock_aws
@@ -143,6 +149,40 @@ def run(requests: int) -> None:
             calls_per_request.append(sum(recorder.calls.values()))
             calls_by_operation.update(recorder.calls)
 
+        def batch_of(tag: str) -> list[dict[str, Any]]:
+            return [
+                {"session": {**reference_session_payload()["session"], "organisation_uid": f"{tag}-{n}"}}
+                for n in range(BATCH_ITEMS)
+            ]
+
+        print(f"\nAWS calls per batch of {BATCH_ITEMS} (target <= {BATCH_CALL_TARGET})")
+        measure("warm: batch of 100 accepted", lambda: api.post_batch(batch_of("a")), 200)
+        keyed = batch_of("k")
+        measure(
+            "warm: batch of 100 with Idempotency-Key",
+            lambda: api.post_batch(keyed, idempotency_key="b-1"),
+            200,
+        )
+        measure(
+            "warm: batch Idempotency-Key replay", lambda: api.post_batch(keyed, idempotency_key="b-1"), 200
+        )
+        half = [item if n % 2 else {"session": {"start_time": "x"}} for n, item in enumerate(batch_of("h"))]
+        measure("warm: batch of 100, half invalid (207)", lambda: api.post_batch(half), 207)
+        batch_total: list[float] = []
+        batch_own: list[float] = []
+        calls_per_batch: list[int] = []
+        for index in range(batches):
+            items = batch_of(f"t{index}")
+            recorder.reset()
+            started = time.perf_counter()
+            with quiet():
+                result = api.post_batch(items, idempotency_key=f"t-{index}")
+            elapsed = time.perf_counter() - started
+            assert result.status == 200, result.body
+            batch_total.append(elapsed)
+            batch_own.append(elapsed - recorder.seconds_in_calls)
+            calls_per_batch.append(sum(recorder.calls.values()))
+
     print(f"\nWarm accepted requests through the handler, n={requests} (moto in-process)")
     mean_calls = statistics.fmean(calls_per_request)
     print(f"  AWS calls per request: mean {mean_calls:.3f}, max {max(calls_per_request)}")
@@ -158,6 +198,16 @@ def run(requests: int) -> None:
         )
     target = "met" if per_request <= 2 else "NOT met"
     print(f"  target <= 2 AWS calls per warm accepted request: {target}")
+
+    print(f"\nWarm batches of {BATCH_ITEMS} with an Idempotency-Key through the handler, n={batches}")
+    print(f"  AWS calls per batch: mean {statistics.fmean(calls_per_batch):.2f}, max {max(calls_per_batch)}")
+    for label, values in (("total per item", batch_total), ("handler's own per item", batch_own)):
+        print(
+            f"  {label:<36} median {statistics.median(values) * 1000 / BATCH_ITEMS:7.3f} ms"
+            f"   p99 {percentile(values, 0.99) * 1000 / BATCH_ITEMS:7.3f} ms"
+        )
+    met = "met" if max(calls_per_batch) <= BATCH_CALL_TARGET else "NOT met"
+    print(f"  target <= {BATCH_CALL_TARGET} AWS calls per full batch: {met}")
 
 
 if __name__ == "__main__":

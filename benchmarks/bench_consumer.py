@@ -3,7 +3,8 @@
 Run with `make bench-consumer`. Calls are counted with botocore's `before-call` event (one per API call
 the code makes; botocore retries of that call are not extra calls) on the service's own clients, against
 moto in-process with the template's tables and queues. Targets (issue 4): update path <= 4 calls,
-create path <= 5 calls per record.
+create path <= 5 calls per record; a full SQS batch of 10 (creates with uid, updates by uid) <= 1.5
+calls per record, since the batch's reads and new numbers are made once for all its records.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from tests.support.consumer import (
 
 UPDATE_TARGET = 4
 CREATE_TARGET = 5
+BATCH_TARGET = 1.5  # AWS calls per record for a full SQS batch through the handler (contract §6, batches)
+SQS_BATCH_SIZE = 10
 
 
 class CallCounter:
@@ -199,6 +202,33 @@ def _paths(counter: CallCounter, records: int) -> list[PathFigure]:
     ]
 
 
+def _batch_paths(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]], counter: CallCounter
+) -> list[PathFigure]:
+    """Full SQS batches through the handler: 10 creates with new uids, then 10 updates by those uids."""
+    creates = [
+        make_envelope({"organisation_uid": f"batch-{i}", "name": f"b{i}"}) for i in range(SQS_BATCH_SIZE)
+    ]
+    updates = [
+        make_envelope({"organisation_uid": f"batch-{i}", "name": f"c{i}"}, accepted_at=at(1))
+        for i in range(SQS_BATCH_SIZE)
+    ]
+    figures = []
+    for name, envelopes in (
+        ("batch of 10 creates with uid", creates),
+        ("batch of 10 updates by uid", updates),
+    ):
+        for envelope in envelopes:
+            queue_request(envelope)
+        event = sqs_event(*(sqs_record(e.model_dump_json(), e.request_id) for e in envelopes))
+        with counter.counting() as calls, contextlib.redirect_stdout(io.StringIO()):
+            response = handler(event, FakeLambdaContext())
+        if response["batchItemFailures"]:
+            raise RuntimeError(f"{name}: failures {response}")
+        figures.append(PathFigure(name, len(envelopes), Counter(calls), 0))
+    return figures
+
+
 @dataclass(frozen=True)
 class Throughput:
     rates: list[float]  # records/s per batch, end to end
@@ -249,6 +279,11 @@ def main() -> None:
         counter.install()
         with contextlib.redirect_stdout(io.StringIO()):
             figures = _paths(counter, args.records)
+    with mock_aws():
+        _stack()
+        counter = CallCounter()
+        counter.install()
+        batch_figures = _batch_paths(lambda_handler, counter)
     with mock_aws():  # fresh, small tables: moto copies whole tables on every transaction
         _stack()
         counter = CallCounter()
@@ -264,6 +299,15 @@ def main() -> None:
         breakdown = ", ".join(f"{op} {n / figure.records:g}" for op, n in sorted(figure.calls.items()))
         mark = "ok" if within else "OVER"
         target = f"<= {figure.target}"
+        print(f"{figure.name:<42} {figure.per_record:>12.2f} {target:>7}  {mark}: {breakdown}")
+    print()
+    print(f"Full SQS batches through lambda_handler (target <= {BATCH_TARGET} calls per record)")
+    for figure in batch_figures:
+        within = figure.per_record <= BATCH_TARGET
+        failed |= not within
+        breakdown = ", ".join(f"{op} {n}" for op, n in sorted(figure.calls.items()))
+        mark = "ok" if within else "OVER"
+        target = f"<= {BATCH_TARGET}"
         print(f"{figure.name:<42} {figure.per_record:>12.2f} {target:>7}  {mark}: {breakdown}")
     print()
     rates = throughput.rates

@@ -1,15 +1,19 @@
-"""End-to-end throughput of the local stack against the floor of its own moto server.
+"""End-to-end throughput of the local stack against the floor of its own moto server, in both ingest modes.
 
-    make bench-local-stack            (or: python -m benchmarks.bench_local_stack --requests 300 --clients 8)
+    make bench-local-stack            (or: python -m benchmarks.bench_local_stack --requests 300 --clients 8
+                                       --batch-size 100)
 
 1. Starts `ingestctl local up` on free ports and creates an endpoint with a rate limit above the load.
-2. Stack: N session payloads (each a new organisation uid) posted over HTTP by C concurrent clients; waits
-   for the queue to drain; reads every request's outcome: accepted-to-processed throughput (processed
-   requests / span from the first accept to the last processing) and latency p50/p99.
-3. Floor: the same moto server doing only the raw AWS calls per record (one SQS SendMessage and one
+2. Single mode: N session payloads (each a new organisation uid) posted one per request over HTTP by C
+   concurrent clients; waits for the queue to drain; reads every request's outcome: accepted-to-processed
+   throughput (processed requests / span from the first accept to the last processing), latency p50/p99,
+   and the AWS requests moto served per record.
+3. Batch mode: N more payloads posted through `POST …/batch` in batches of --batch-size by `ingestctl
+   push`'s client (C clients), measured the same way.
+4. Floor: the same moto server doing only the raw AWS calls per record (one SQS SendMessage and one
    DynamoDB PutItem) from C threads, on a queue and table of its own.
-4. Prints the ratio stack/floor (target >= 0.5), the accounting (processed + failed = accepted, one
-   session per uid, none duplicated) and the functions' peak memory.
+5. Prints each mode's ratio to the floor (targets: single >= 0.5, batch >= 1.0), the accounting
+   (processed + failed = accepted, one session per uid, none duplicated) and the functions' peak memory.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +38,7 @@ from typing import Any
 from ingestctl.commands.queue import wait_until_drained
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from ingestctl.local.stack import moto_log_path
+from ingestctl.push_client import Batch, ItemStatus, PushClient, PushOutcome, make_batches
 
 EVENT_ID = 4242
 DRAIN_TIMEOUT_SECONDS = 600.0
@@ -101,6 +107,32 @@ def post_sessions(url: str, token: str, count: int, clients: int, run_id: str) -
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(post, range(count)))
     return StackRun(accepted, rejected, time.perf_counter() - started)
+
+
+def push_sessions(
+    api_url: str, endpoint_id: str, token: str, count: int, clients: int, batch_size: int, run_id: str
+) -> StackRun:
+    """The same kind of payloads as `post_sessions`, through the batch route, by `ingestctl push`'s client."""
+    payloads = [
+        {"session": {"organisation_uid": f"{run_id}-{index}", "name": f"Benchmark session {index}"}}
+        for index in range(count)
+    ]
+    batches = make_batches(payloads, batch_size)
+    shares = [batches[worker::clients] for worker in range(clients)]
+
+    def push(share: list[Batch]) -> PushOutcome:
+        return PushClient(api_url, endpoint_id, token).push(share)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        outcomes = list(pool.map(push, [share for share in shares if share]))
+    send_seconds = time.perf_counter() - started
+    reports = [report for outcome in outcomes for report in outcome.reports]
+    accepted = [r.request_id for r in reports if r.status is ItemStatus.QUEUED and r.request_id is not None]
+    rejected: dict[int, int] = {}
+    if len(accepted) < count:
+        rejected[0] = count - len(accepted)  # not queued (the push client's problems)
+    return StackRun(accepted, rejected, send_seconds)
 
 
 def read_outcomes(stack: LocalStackProcess, request_ids: list[str]) -> list[dict[str, Any]]:
@@ -173,6 +205,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--api-concurrency", type=int, default=2)
     parser.add_argument("--consumer-concurrency", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=100, help="items per request in batch mode (1-100)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-local-stack-"))
@@ -195,23 +228,67 @@ def main() -> None:
             endpoint = create_endpoint("bench", EVENT_ID, rate_limit_per_minute=1_000_000)
         url = f"{ready['api_url']}/api/webhook/ingest/{endpoint['endpoint_id']}"
         run_id = f"bench-{uuid.uuid4().hex[:8]}"
-
-        requests_before = moto_requests(moto_log_path(aws_port))
-        run = post_sessions(url, endpoint["token"], args.requests, args.clients, run_id)
-        depth_reader = CountingQueueClient(stack.client("sqs"))
-        drained, depth = wait_until_drained(depth_reader, _queue_url(stack), DRAIN_TIMEOUT_SECONDS)
-        stack_requests = moto_requests(moto_log_path(aws_port)) - requests_before - depth_reader.calls - 1
-        outcomes = read_outcomes(stack, run.accepted)
+        measured = {
+            "single": measure_mode(
+                stack,
+                aws_port,
+                f"{run_id}-single",
+                lambda uid_prefix: post_sessions(
+                    url, endpoint["token"], args.requests, args.clients, uid_prefix
+                ),
+            ),
+            f"batch of {args.batch_size}": measure_mode(
+                stack,
+                aws_port,
+                f"{run_id}-batch",
+                lambda uid_prefix: push_sessions(
+                    ready["api_url"],
+                    endpoint["endpoint_id"],
+                    endpoint["token"],
+                    args.requests,
+                    args.clients,
+                    args.batch_size,
+                    uid_prefix,
+                ),
+            ),
+        }
         floor = floor_throughput(stack, args.requests, args.clients)
-        uids = session_uids(stack, run_id)
     finally:
         exit_code = stack.stop()
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    _print_figures(args, run, drained, depth, outcomes, floor, uids, report, exit_code, stack.log_path)
+    print(f"local stack benchmark: {args.requests} requests per mode, {args.clients} concurrent clients")
+    print(f"  api environments {args.api_concurrency}, consumer pollers {args.consumer_concurrency}")
+    print(f"  floor (same moto: SQS send + DynamoDB put per record): {floor:.1f} records/s")
+    for (mode, result), target in zip(measured.items(), (0.5, 1.0), strict=True):
+        _print_figures(mode, result, floor, target)
     print(
-        f"  AWS requests moto served per record: stack {stack_requests / max(len(run.accepted), 1):.1f} "
-        "(the functions' calls + the emulator's receives, deletes and metrics), floor 2.0"
+        f"  peak memory per function (VmHWM of its environments): {report.get('peak_memory_mib', 'n/a')} MiB"
     )
+    invocations = report.get("invocations", "n/a")
+    print(f"  invocations: {invocations}; stack exit code {exit_code}; log {stack.log_path}")
+
+
+@dataclass
+class ModeResult:
+    run: StackRun
+    drained: bool
+    depth: Any
+    outcomes: list[dict[str, Any]]
+    uids: list[str]
+    moto_requests: int
+
+
+def measure_mode(
+    stack: LocalStackProcess, aws_port: int, run_id: str, send: Callable[[str], StackRun]
+) -> ModeResult:
+    """Send one mode's payloads, wait for the consumer, and read what happened to them."""
+    requests_before = moto_requests(moto_log_path(aws_port))
+    run = send(run_id)
+    depth_reader = CountingQueueClient(stack.client("sqs"))
+    drained, depth = wait_until_drained(depth_reader, _queue_url(stack), DRAIN_TIMEOUT_SECONDS)
+    stack_requests = moto_requests(moto_log_path(aws_port)) - requests_before - depth_reader.calls - 1
+    outcomes = read_outcomes(stack, run.accepted)
+    return ModeResult(run, drained, depth, outcomes, session_uids(stack, run_id), stack_requests)
 
 
 def _queue_url(stack: LocalStackProcess) -> str:
@@ -219,18 +296,8 @@ def _queue_url(stack: LocalStackProcess) -> str:
     return url
 
 
-def _print_figures(
-    args: argparse.Namespace,
-    run: StackRun,
-    drained: bool,
-    depth: Any,
-    outcomes: list[dict[str, Any]],
-    floor: float,
-    uids: list[str],
-    report: dict[str, Any],
-    exit_code: int,
-    log_path: Path,
-) -> None:
+def _print_figures(mode: str, result: ModeResult, floor: float, target: float) -> None:
+    run, outcomes, uids = result.run, result.outcomes, result.uids
     by_status: dict[str, int] = {}
     for outcome in outcomes:
         by_status[outcome["status"]["S"]] = by_status.get(outcome["status"]["S"], 0) + 1
@@ -242,28 +309,26 @@ def _print_figures(
     throughput = len(done) / span if span > 0 else 0.0
     processed, failed = by_status.get("processed", 0), by_status.get("failed", 0)
     duplicates = len(uids) - len(set(uids))
-    print(f"local stack benchmark: {args.requests} requests, {args.clients} concurrent clients")
-    print(f"  api environments {args.api_concurrency}, consumer pollers {args.consumer_concurrency}")
+    print(f"{mode} mode:")
     print(
         f"  accepted {len(run.accepted)} in {run.send_seconds:.1f} s "
-        f"({len(run.accepted) / run.send_seconds:.1f} req/s)"
+        f"({len(run.accepted) / run.send_seconds:.1f} records/s)"
     )
     print(f"  rejected {run.rejected or 'none'}")
-    print(f"  queue drained: {drained} ({depth})")
+    print(f"  queue drained: {result.drained} ({result.depth})")
     print(f"  outcomes: {by_status}")
     print(f"  accepted-to-processed throughput: {throughput:.1f} records/s over {span:.1f} s")
     print(f"  latency p50 {statistics.median(latencies):.2f} s, p99 {percentile(latencies, 0.99):.2f} s")
-    print(f"  floor (same moto: SQS send + DynamoDB put per record): {floor:.1f} records/s")
-    print(f"  ratio stack/floor: {throughput / floor:.2f} (target >= 0.5)")
+    print(f"  ratio stack/floor: {throughput / floor:.2f} (target >= {target})")
+    print(
+        f"  AWS requests moto served per record: {result.moto_requests / max(len(run.accepted), 1):.1f} "
+        "(the functions' calls + the emulator's receives, deletes and metrics; the floor's: 2.0)"
+    )
     print(
         f"  accounting: processed {processed} + failed {failed} = {processed + failed} "
         f"of accepted {len(run.accepted)}: {'OK' if processed + failed == len(run.accepted) else 'MISMATCH'}"
     )
     print(f"  sessions for this run's uids: {len(uids)} ({len(set(uids))} distinct, {duplicates} duplicated)")
-    print(
-        f"  peak memory per function (VmHWM of its environments): {report.get('peak_memory_mib', 'n/a')} MiB"
-    )
-    print(f"  invocations: {report.get('invocations', 'n/a')}; stack exit code {exit_code}; log {log_path}")
 
 
 if __name__ == "__main__":

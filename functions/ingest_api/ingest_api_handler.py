@@ -21,9 +21,11 @@ from session_ingest.errors import IngestError
 from session_ingest.observability import logger, metrics
 from session_ingest.service import api_routes as doc
 from session_ingest.service.api_metrics import record_rejected
+from session_ingest.service.batch_ingest import accept_batch
 from session_ingest.service.http_replies import (
     ApiReply,
     accepted_reply,
+    batch_reply,
     dry_run_reply,
     error_reply,
     listing_reply,
@@ -97,6 +99,19 @@ def ingest(endpoint_id: str) -> Response[Any]:
 )
 def ingest_dry_run(endpoint_id: str) -> Response[Any]:
     return _respond(dry_run_reply(dry_run(_ingest_request(endpoint_id))))
+
+
+@app.post(
+    f"{INGEST_PATH}/batch",
+    operation_id="ingestBatch",
+    summary="Validate and queue up to 100 payloads, each its own request",
+    description=doc.BATCH_DESCRIPTION,
+    responses=doc.BATCH_RESPONSES,
+    tags=doc.TAGS,
+    security=doc.SECURITY,
+)
+def ingest_batch(endpoint_id: str) -> Response[Any]:
+    return _respond(batch_reply(accept_batch(_ingest_request(endpoint_id))))
 
 
 @app.get(

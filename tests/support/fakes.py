@@ -8,12 +8,13 @@ uid claims, and an atomic number counter. Each fake can be told to fail, so ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from session_ingest.adapters.endpoint_store import StoredEndpoint
+from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.models import IngestWarning, StoredOutcome
@@ -32,6 +33,7 @@ from session_ingest.domain.utc import format_utc
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.ports import (
+    ClaimKey,
     CommitResult,
     Committed,
     ConditionFailed,
@@ -39,6 +41,8 @@ from session_ingest.service.ports import (
     MatchSnapshot,
     NewSession,
     SessionChange,
+    SessionKey,
+    SessionsSnapshot,
     TransactItem,
 )
 
@@ -106,6 +110,7 @@ class InMemoryRequestLedger:
     def __init__(self) -> None:
         self.outcomes: dict[str, StoredOutcome] = {}
         self.claims: dict[tuple[str, str], tuple[StoredClaim, int]] = {}  # -> (claim, expires_at)
+        self.batch_claims: dict[tuple[str, str], StoredBatchClaim] = {}
         self.counts: dict[tuple[str, int], int] = {}
         self.unavailable: set[str] = set()
         self.calls: list[str] = []
@@ -169,6 +174,41 @@ class InMemoryRequestLedger:
     def claim_in(self, item: dict[str, Any]) -> StoredClaim:
         return StoredClaim(
             str(item["request_id"]), str(item["body_sha256"]), bool(item["queued"]), int(item["claimed_at"])
+        )
+
+    def claim_batch_key(self, claim: BatchClaim, now: datetime) -> TransactItem:
+        key = (claim.endpoint_id, claim.key_sha256)
+        epoch = int(now.timestamp())
+
+        def check() -> dict[str, Any] | None:
+            held = self.batch_claims.get(key)
+            return None if held is None else {"stored": held}
+
+        def apply() -> None:
+            self.batch_claims[key] = StoredBatchClaim(
+                claim.request_ids, claim.body_sha256, False, False, frozenset(), claim.accepted_at, epoch
+            )
+
+        return fake_item(check, apply)
+
+    def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim:
+        stored: StoredBatchClaim = item["stored"]
+        return stored
+
+    def record_batch_progress(
+        self, claim: BatchClaim, queued_indexes: frozenset[int], complete: bool
+    ) -> None:
+        self._call("record_batch_progress")
+        key = (claim.endpoint_id, claim.key_sha256)
+        held = self.batch_claims[key]
+        self.batch_claims[key] = StoredBatchClaim(
+            held.request_ids,
+            held.body_sha256,
+            complete,
+            True,
+            queued_indexes,
+            held.accepted_at,
+            held.claimed_at,
         )
 
     def consume(self, window: RateWindow) -> Consumed:
@@ -376,6 +416,19 @@ class InMemorySessions:
             location_exists=location_number is not None and (event_id, location_number) in self.locations,
         )
 
+    def read_many(
+        self,
+        sessions: Iterable[SessionKey] = (),
+        claims: Iterable[ClaimKey] = (),
+        locations: Iterable[SessionKey] = (),
+    ) -> SessionsSnapshot:
+        self._call("read_many")
+        return SessionsSnapshot(
+            sessions={key: self.sessions[key] for key in sessions if key in self.sessions},
+            claims={key: self.claims[key] for key in claims if key in self.claims},
+            locations=frozenset(key for key in locations if key in self.locations),
+        )
+
     def get_session(self, event_id: int, number: int) -> StoredSession | None:
         self._call("get_session")
         return self.sessions.get((event_id, number))
@@ -389,6 +442,13 @@ class InMemorySessions:
         key = (organisation, kind)
         self.counters[key] = self.counters.get(key, 0) + 1
         return self.counters[key]
+
+    def allocate_numbers(self, organisation: str, kind: str, count: int) -> list[int]:
+        self._call("allocate_numbers")
+        key = (organisation, kind)
+        first = self.counters.get(key, 0) + 1
+        self.counters[key] = first + count - 1
+        return list(range(first, first + count))
 
     def put_new_session(self, new: NewSession, now: datetime) -> TransactItem:
         key = (new.event_id, new.number)

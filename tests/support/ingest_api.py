@@ -146,6 +146,7 @@ class ApiClient:
         idempotency_key: str | None = None,
         base64_encoded: bool = False,
         dry_run: bool = False,
+        batch: bool = False,
         headers: dict[str, str] | None = None,
     ) -> HttpResult:
         endpoint_id = endpoint_id or self.endpoint_id
@@ -154,7 +155,7 @@ class ApiClient:
             extra["Idempotency-Key"] = idempotency_key
         text = body if isinstance(body, str | bytes) else json.dumps(body)
         raw = text.encode("utf-8") if isinstance(text, str) else text
-        suffix = "/test" if dry_run else ""
+        suffix = "/test" if dry_run else "/batch" if batch else ""
         return invoke(
             rest_event(
                 "POST",
@@ -166,6 +167,10 @@ class ApiClient:
                 is_base64_encoded=base64_encoded,
             )
         )
+
+    def post_batch(self, items: list[Any], **options: Any) -> HttpResult:
+        """`POST …/batch` with `{"items": items}` (options as for `post`)."""
+        return self.post({"items": items}, batch=True, **options)
 
     def get_outcome(
         self, request_id: str, *, token: str | None = _UNSET, endpoint_id: str | None = None

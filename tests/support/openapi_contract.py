@@ -21,6 +21,7 @@ DRY_RUN = ("post", "/api/webhook/ingest/{endpoint_id}/test")
 OUTCOME = ("get", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}")
 LISTING = ("get", "/api/webhook/ingest/{endpoint_id}/requests")
 OPERATIONS = (INGEST, DRY_RUN, OUTCOME, LISTING)
+BATCH = ("post", "/api/webhook/ingest/{endpoint_id}/batch")
 
 
 @functools.cache

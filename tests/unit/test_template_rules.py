@@ -84,10 +84,12 @@ def test_the_api_serves_exactly_the_routes_of_the_contract() -> None:
     events = RESOURCES["IngestApiFunction"]["Properties"]["Events"].values()
     # When the routes are listed
     routes = {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]) for event in events}
-    # Then they are SPEC §4's and the request listing of contract §9, on the explicit REST API
+    # Then they are SPEC §4's, the batch route of contract §4b and the request listing of contract §9, on
+    # the explicit REST API
     assert routes == {
         ("POST", "/api/webhook/ingest/{endpoint_id}"),
         ("POST", "/api/webhook/ingest/{endpoint_id}/test"),
+        ("POST", "/api/webhook/ingest/{endpoint_id}/batch"),
         ("GET", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}"),
         ("GET", "/api/webhook/ingest/{endpoint_id}/requests"),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from session_ingest import limits
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -20,8 +22,11 @@ class IngestError(Exception):
     """Base of every error that ends a request with a documented status."""
 
 
+@dataclass
 class PayloadTooLarge(IngestError):
-    pass
+    """The body is larger than the route allows (256 KiB for one payload, 1 MiB for a batch)."""
+
+    max_bytes: int = limits.MAX_BODY_BYTES
 
 
 class UnsupportedMediaType(IngestError):

@@ -1,6 +1,11 @@
 """Every numeric limit of the service in one place, named with its unit."""
 
 MAX_BODY_BYTES = 256 * 1024
+# Batch ingest (contract §4b): a body of at most this many bytes holding 1..MAX_BATCH_ITEMS payloads.
+MAX_BATCH_BODY_BYTES = 1024 * 1024
+MAX_BATCH_ITEMS = 100
+# DynamoDB's limit of items per TransactWriteItems (a batch's request items take as few as it allows).
+MAX_TRANSACTION_ITEMS = 100
 MAX_JSON_DEPTH = 32
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ingestctl.commands import dashboard, dlq, endpoints, local, locations, mapping, queue, sessions
+from ingestctl.commands import dashboard, dlq, endpoints, local, locations, mapping, push, queue, sessions
 from ingestctl.commands.failures import IngestctlGroup
 
 DISTRIBUTION = "session-ingest"
@@ -49,6 +49,7 @@ def main(
 # the stderr prefix name the full command ("ingestctl endpoint show: …").
 app.command("map")(mapping.map_command)
 app.command("dashboard")(dashboard.dashboard_command)
+app.command("push")(push.push_command)
 app.add_typer(endpoints.endpoint_app, name="endpoint", cls=IngestctlGroup)
 app.add_typer(endpoints.token_app, name="token", cls=IngestctlGroup)
 app.add_typer(endpoints.requests_app, name="requests", cls=IngestctlGroup)

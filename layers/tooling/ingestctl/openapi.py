@@ -26,6 +26,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from ingestctl.local.template import TEMPLATE_PATH
 from session_ingest.service import api_routes
 from session_ingest.service.api_schemas import COMPONENT_MODELS, REQUEST_SCHEMAS
+from session_ingest.service.batch_schemas import BATCH_COMPONENT_MODELS
 
 DOCUMENT_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
 TITLE = "Session ingest API"
@@ -91,7 +92,7 @@ _REPLY_SUFFIX = "Reply"
 def component_schemas() -> dict[str, Any]:
     """JSON Schemas of every body, nested models included, keyed by component name."""
     _, top = models_json_schema(
-        [(model, "validation") for model in COMPONENT_MODELS],
+        [(model, "validation") for model in (*COMPONENT_MODELS, *BATCH_COMPONENT_MODELS)],
         ref_template=_REF_PREFIX + "{model}",
         schema_generator=_ComponentNames,
     )

@@ -11,6 +11,7 @@ import pytest
 
 from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint
 from ingestctl.local.template import CreatedResources
+from session_ingest.service import batch_ingest
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
 from tests.support.ingest_api import ApiClient, FakeClock
@@ -29,6 +30,7 @@ def deps(aws: CreatedResources, clock: FakeClock, monkeypatch: pytest.MonkeyPatc
     """The dependencies the handler uses for this test: fresh caches and the controlled clock."""
     dependencies = build_ingest_dependencies(clock)
     monkeypatch.setattr(ingest_service, "ingest_dependencies", lambda: dependencies)
+    monkeypatch.setattr(batch_ingest, "ingest_dependencies", lambda: dependencies)
     return dependencies
 
 

@@ -6,13 +6,16 @@ each test stores that endpoint with the hash of that token, as `ingestctl endpoi
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
+from session_ingest.adapters.aws import client
 from session_ingest.adapters.endpoint_store import EndpointStore
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import RateWindow
@@ -33,8 +36,19 @@ EXPECTED_STATUS = {
     "dry_run.json": 200,
     "request_status.json": 200,
     "request_status_unknown.json": 404,
+    "batch_accepted.json": 200,
+    "batch_partly_invalid.json": 207,
+    "batch_invalid.json": 422,
+    "batch_empty.json": 422,
+    "batch_bad_token.json": 401,
+    "batch_oversize.json": 413,
+    "batch_rate_limited.json": 429,
+    "batch_queue_unavailable.json": 503,
     "request_listing.json": 200,
 }
+# The cases whose status depends on the stored rate window, or on SQS refusing the batch.
+RATE_LIMITED = {"rate_limited.json", "batch_rate_limited.json"}
+QUEUE_UNAVAILABLE = "batch_queue_unavailable.json"
 
 
 def _seed_sample_endpoint(clock: FakeClock) -> EndpointConfig:
@@ -77,12 +91,16 @@ def test_a_sample_event_gets_its_status(
 ) -> None:
     # Given the sample events' endpoint and token, and what the case needs stored beforehand
     config = _seed_sample_endpoint(clock)
-    if name == "rate_limited.json":
+    if name in RATE_LIMITED:
         _fill_rate_window(config, clock, aws)
     if name in ("request_status.json", "request_listing.json"):
         assert invoke(load_event("ingest_api/accepted.json")).status == 200
-    # When the event is driven through the handler
-    result = invoke(load_event(f"ingest_api/{name}"))
+    # When the event is driven through the handler (SQS refusing every SendMessageBatch for the 503 case)
+    with contextlib.ExitStack() as faults:
+        if name == QUEUE_UNAVAILABLE:
+            sqs = faults.enter_context(Stubber(client("sqs")))
+            sqs.add_client_error("send_message_batch", "ServiceUnavailable", http_status_code=503)
+        result = invoke(load_event(f"ingest_api/{name}"))
     # Then it gets the documented status
     assert result.status == status, result.body
     if status >= 400:
@@ -115,8 +133,21 @@ def test_the_listing_event_lists_the_request_the_accepted_event_creates(
     assert result.body["next"] is None
 
 
-def test_the_oversize_event_is_one_byte_over_the_limit() -> None:
-    # Given the oversize sample
-    body = load_event("ingest_api/oversize.json")["body"]
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [("oversize.json", limits.MAX_BODY_BYTES), ("batch_oversize.json", limits.MAX_BATCH_BODY_BYTES)],
+)
+def test_the_oversize_events_are_one_byte_over_their_limit(name: str, limit: int) -> None:
+    # Given an oversize sample
+    body = load_event(f"ingest_api/{name}")["body"]
     # Then it demonstrates the boundary, not just a huge body
-    assert len(body.encode("utf-8")) == limits.MAX_BODY_BYTES + 1
+    assert len(body.encode("utf-8")) == limit + 1
+
+
+def test_the_batch_samples_report_their_items_by_index(deps: IngestDependencies, clock: FakeClock) -> None:
+    # Given the sample endpoint
+    _seed_sample_endpoint(clock)
+    # When the partly invalid batch sample runs
+    result = invoke(load_event("ingest_api/batch_partly_invalid.json"))
+    # Then its middle item is the invalid one, and the others are queued
+    assert [entry["status"] for entry in result.body["results"]] == ["queued", "invalid", "queued"]

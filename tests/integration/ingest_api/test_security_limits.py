@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from ingestctl.admin.endpoints import CreatedEndpoint, create_token, revoke_token
 from session_ingest import limits
+from session_ingest.domain import batch as payload_rules  # payload_verdict: the single and batch routes' rule
 from session_ingest.domain import json_body
 from session_ingest.domain.json_schema import schema_errors
 from session_ingest.domain.mapping import map_payload
-from session_ingest.service import ingest as ingest_service
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient, FakeClock, HttpResult
 
@@ -69,8 +69,8 @@ def work(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> Work:
     monkeypatch.setattr(BaseClient, "_make_api_call", counted_call)
     loads = _counting(spent, "json_loads", json.loads)
     monkeypatch.setattr(json_body, "json", SimpleNamespace(loads=loads, JSONDecodeError=json.JSONDecodeError))
-    monkeypatch.setattr(ingest_service, "map_payload", _counting(spent, "mapped", map_payload))
-    monkeypatch.setattr(ingest_service, "schema_errors", _counting(spent, "schema_checked", schema_errors))
+    monkeypatch.setattr(payload_rules, "map_payload", _counting(spent, "mapped", map_payload))
+    monkeypatch.setattr(payload_rules, "schema_errors", _counting(spent, "schema_checked", schema_errors))
     return spent
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from session_ingest import limits
+from session_ingest.domain.batch import ItemStatus
 from session_ingest.domain.models import IngestWarning, RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateLimitState
 from session_ingest.domain.session_fields import SESSION_FIELDS
@@ -26,9 +28,11 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from session_ingest.service.batch_ingest import BatchAnswer, ItemResult
 from session_ingest.service.http_replies import (
     ApiReply,
     accepted_reply,
+    batch_reply,
     dry_run_reply,
     error_reply,
     listing_reply,
@@ -38,6 +42,7 @@ from session_ingest.service.http_replies import (
 from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
 from session_ingest.service.match_preview import DryRunMatch
 from tests.support.openapi_contract import (
+    BATCH,
     DRY_RUN,
     INGEST,
     LISTING,
@@ -186,3 +191,57 @@ def test_the_listing_reply_is_documented(next_cursor: str | None) -> None:
     document = {"requests": [outcome_view(processed), outcome_view(queued)], "next": next_cursor}
     # Then its reply is the documented 200 with the rate-limit headers
     assert _problems(LISTING, listing_reply(RequestListing(document, RATE))) == []
+
+
+BATCH_ERRORS = [
+    PayloadTooLarge(limits.MAX_BATCH_BODY_BYTES),
+    UnsupportedMediaType(),
+    Unauthenticated(),
+    EndpointNotFound(),
+    RateLimited(limit=120, reset_seconds=55),
+    MalformedJson("Expecting value at line 1 column 1"),
+    InvalidIdempotencyKey("the key holds control characters"),
+    ValidationFailed([FieldError("items", "items must be an array of 1 to 100 payloads, not 0")]),
+    IdempotencyConflict(),
+    IdempotencyInProgress(retry_after_seconds=1),
+    EnqueueFailed(),
+    RuntimeError("boom"),
+]
+
+
+@pytest.mark.parametrize("error", BATCH_ERRORS, ids=[type(error).__name__ for error in BATCH_ERRORS])
+def test_every_error_reply_of_the_batch_route_is_documented(error: Exception) -> None:
+    # Given the reply the API makes of this error / Then the batch operation documents it
+    assert _problems(BATCH, error_reply(error)) == []
+
+
+QUEUED = ItemResult(0, ItemStatus.QUEUED, str(uuid.uuid4()))
+INVALID = ItemResult(
+    1, ItemStatus.INVALID, None, "validation_error", (FieldError("start_time", "not a time"),)
+)
+TOO_LARGE = ItemResult(2, ItemStatus.INVALID, None, "payload_too_large", (FieldError("$", "too large"),))
+RETRY = ItemResult(3, ItemStatus.RETRY)
+
+
+@pytest.mark.parametrize(
+    ("results", "status"),
+    [
+        ([QUEUED], 200),
+        ([QUEUED, INVALID, TOO_LARGE], 207),
+        ([INVALID, TOO_LARGE], 422),
+        ([QUEUED, INVALID, RETRY], 503),
+        ([RETRY], 503),
+    ],
+    ids=["all queued", "some invalid", "none valid", "some to retry", "none taken"],
+)
+def test_every_batch_answer_is_documented(results: list[ItemResult], status: int) -> None:
+    # Given a batch answer with these item results
+    reply = batch_reply(BatchAnswer(results, RATE))
+    # Then its status is the contract's, and status, headers and body are as documented
+    assert reply.status == status
+    assert _problems(BATCH, reply) == []
+
+
+def test_every_status_of_the_batch_contract_is_documented() -> None:
+    # Given contract §4b's statuses (with §4's errors) / Then the document lists each for the batch route
+    assert {200, 207, 400, 401, 404, 413, 415, 422, 429, 500, 503} <= documented_statuses(BATCH)

@@ -56,12 +56,16 @@ class FakeAws:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.bodies: list[bytes] = []
         self._test_thread = threading.get_ident()
 
     def __call__(self, request: Any) -> AWSResponse:
         target = request.headers.get("X-Amz-Target", b"")
         if threading.get_ident() == self._test_thread:
             self.sent.append(target.decode() if isinstance(target, bytes) else str(target))
+            self.bodies.append(
+                request.body if isinstance(request.body, bytes) else str(request.body).encode()
+            )
         body = b'{"MessageId": "m-1", "MD5OfMessageBody": "x"}' if b"sqs" in request.url.encode() else b"{}"
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
 
@@ -132,7 +136,7 @@ def test_a_spec_that_names_no_valid_plan_is_refused(spec: str) -> None:
     ("sqs_fed", "api", "kept"),
     [
         (True, False, {"throttle", "record_error", "worker_kill_every", "poison"}),
-        (False, True, {"throttle", "delay_send", "duplicate_send", "send_error"}),
+        (False, True, {"throttle", "delay_send", "duplicate_send", "send_error", "partial_send"}),
         (False, False, {"throttle"}),
     ],
 )
@@ -148,6 +152,7 @@ def test_each_function_gets_only_the_faults_of_its_event_sources(
         delay_send=0.1,
         duplicate_send=0.1,
         send_error=0.1,
+        partial_send=0.1,
     )
     # When it is narrowed to a function
     narrowed = plan.for_function(sqs_fed=sqs_fed, api=api)
@@ -354,6 +359,43 @@ def test_a_send_error_outlasts_botocores_retries_and_reaches_the_api(tmp_path: P
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert aws.sent == []
     assert [(e["kind"], e["attempts"]) for e in read_fault_log(log)] == [("send_error", ATTEMPTS)]
+
+
+def _send_batch(sqs: Any, count: int) -> Any:
+    entries = [
+        {
+            "Id": str(index),
+            "MessageBody": "{}",
+            "MessageAttributes": {"request_id": {"DataType": "String", "StringValue": f"r-{index}"}},
+        }
+        for index in range(count)
+    ]
+    return sqs.send_message_batch(QueueUrl="http://127.0.0.1:9/1/q", Entries=entries)
+
+
+def test_a_partial_send_takes_the_first_half_of_a_batch_and_reports_the_rest_failed(
+    tmp_path: Path, aws: FakeAws
+) -> None:
+    # Given SQS taking only part of every batch
+    injector, log, _ = _injector(tmp_path, partial_send=1.0)
+    sqs = _client("sqs", injector)
+    # When a batch of 5 is sent
+    response = _send_batch(sqs, 5)
+    # Then 3 entries reached SQS, the other 2 are reported failed (not sender faults), and it is logged
+    sent = json.loads(aws.bodies[0])["Entries"]
+    assert [entry["Id"] for entry in sent] == ["0", "1", "2"]
+    assert [(f["Id"], f["SenderFault"]) for f in response["Failed"]] == [("3", False), ("4", False)]
+    (entry,) = read_fault_log(log)
+    assert (entry["kind"], entry["sent"], entry["withheld"]) == ("partial_send", 3, ["r-3", "r-4"])
+
+
+def test_a_batch_of_one_is_always_taken_whole(tmp_path: Path, aws: FakeAws) -> None:
+    # Given SQS taking only part of every batch
+    injector, log, _ = _injector(tmp_path, partial_send=1.0)
+    # When a single entry is sent / Then it is taken (so a retry of what is left always finishes)
+    response = _send_batch(_client("sqs", injector), 1)
+    assert response.get("Failed", []) == []
+    assert _kinds(log) == []
 
 
 # -- installation and the log ---------------------------------------------------------------------------

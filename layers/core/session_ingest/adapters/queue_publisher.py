@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from session_ingest.adapters.aws import client
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE, IngestEnvelope
+from session_ingest.observability import logger
 from session_ingest.settings import get_settings
 
 
@@ -30,3 +33,40 @@ def send_envelope(envelope: IngestEnvelope) -> str:
     except (ClientError, BotoCoreError) as error:
         raise QueueUnavailable(type(error).__name__) from error
     return str(response["MessageId"])
+
+
+MAX_SEND_BATCH_ENTRIES = 10  # SQS SendMessageBatch's limit
+
+
+def send_envelope_batch(envelopes: Sequence[IngestEnvelope]) -> set[str]:
+    """Queue envelopes with SendMessageBatch (10 a call); returns the request ids SQS took.
+
+    SQS may take part of a batch: the entries it reports failed are simply not in the result, so the
+    caller reports them not queued. A call that fails as a whole (after botocore's retries) takes none
+    of its entries; the calls after it are still made, and what they take is queued.
+    """
+    taken: set[str] = set()
+    sqs, queue_url = client("sqs"), get_settings().ingest_queue_url
+    for start in range(0, len(envelopes), MAX_SEND_BATCH_ENTRIES):
+        chunk = envelopes[start : start + MAX_SEND_BATCH_ENTRIES]
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": envelope.model_dump_json(),
+                "MessageAttributes": {
+                    REQUEST_ID_ATTRIBUTE: {"DataType": "String", "StringValue": envelope.request_id}
+                },
+            }
+            for index, envelope in enumerate(chunk)
+        ]
+        try:
+            response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "SendMessageBatch failed; its entries are not queued", extra={"reason": repr(error)}
+            )
+            continue
+        for failure in response.get("Failed", []):
+            logger.warning("SQS did not take a message", extra={"code": failure.get("Code")})
+        taken.update(chunk[int(entry["Id"])].request_id for entry in response.get("Successful", []))
+    return taken

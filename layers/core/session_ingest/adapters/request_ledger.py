@@ -12,7 +12,7 @@ and botocore's errors become the service's own (StoreUnavailable, WriteRejected)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,6 +21,7 @@ from session_ingest import limits
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
 from session_ingest.adapters.store_errors import CONDITION_FAILED, applied, error_code, translate, translated
+from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
@@ -33,7 +34,7 @@ from session_ingest.domain.request_lifecycle import (
     sources,
 )
 from session_ingest.domain.request_listing import ListingPage, ListingPosition, ListingQuery
-from session_ingest.domain.utc import format_utc
+from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.observability import logger
 from session_ingest.service.ports import Consumed, TransactItem
@@ -160,6 +161,52 @@ class RequestLedger:
             int(item.get("claimed_at", 0)),
         )
 
+    def claim_batch_key(self, claim: BatchClaim, now: datetime) -> TransactItem:
+        """A batch's claim on its key (contract §4b): as `claim_key`, holding every item's request id."""
+        epoch = int(now.timestamp())
+        item = to_item(
+            {
+                "pk": claim_key(claim.endpoint_id, claim.key_sha256)["pk"]["S"],
+                "endpoint_id": claim.endpoint_id,
+                "request_ids": [request_id or "" for request_id in claim.request_ids],
+                "body_sha256": claim.body_sha256,
+                "queued": False,
+                "progress_recorded": False,
+                "queued_indexes": [],
+                "accepted_at": format_utc(claim.accepted_at),
+                "claimed_at": epoch,
+                "expires_at": epoch + limits.IDEMPOTENCY_RETENTION_SECONDS,
+            }
+        )
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(epoch)}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim:
+        """A batch claim as a failed condition returned it. A single request's claim on the same key
+        reads as a claim of another body (it is one: a single payload, not a batch)."""
+        claimed_at = int(item.get("claimed_at", 0))
+        if "request_ids" not in item:
+            single = f"single:{item.get('body_sha256')}"
+            return StoredBatchClaim(
+                (), single, True, True, frozenset(), datetime.fromtimestamp(claimed_at, UTC)
+            )
+        return StoredBatchClaim(
+            request_ids=tuple(str(request_id) or None for request_id in item["request_ids"]),
+            body_sha256=str(item["body_sha256"]),
+            complete=bool(item.get("queued", False)),
+            progress_recorded=bool(item.get("progress_recorded", False)),
+            queued_indexes=frozenset(int(index) for index in item.get("queued_indexes", [])),
+            accepted_at=parse_utc(str(item["accepted_at"])),
+            claimed_at=claimed_at,
+        )
+
     # -- acceptance (single calls) -----------------------------------------------------------------------
 
     def consume(self, window: RateWindow) -> Consumed:
@@ -229,6 +276,27 @@ class RequestLedger:
                 ExpressionAttributeValues={
                     ":true": {"BOOL": True},
                     ":request_id": {"S": claim.request_id},
+                },
+            )
+
+    def record_batch_progress(
+        self, claim: BatchClaim, queued_indexes: frozenset[int], complete: bool
+    ) -> None:
+        """Note which items of the key's batch are queued; `complete` once all its valid ones are, from
+        when a repeat is answered with the first results."""
+        with translated():
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=claim_key(claim.endpoint_id, claim.key_sha256),
+                UpdateExpression=(
+                    "SET queued = :complete, progress_recorded = :true, queued_indexes = :indexes"
+                ),
+                ConditionExpression="body_sha256 = :body_sha256",
+                ExpressionAttributeValues={
+                    ":complete": {"BOOL": complete},
+                    ":true": {"BOOL": True},
+                    ":indexes": to_attribute(sorted(queued_indexes)),
+                    ":body_sha256": {"S": claim.body_sha256},
                 },
             )
 

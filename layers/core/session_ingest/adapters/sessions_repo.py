@@ -7,7 +7,7 @@ strongly consistent reads of key-addressed items; the GSIs only find and list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +24,15 @@ from session_ingest.domain.sessions import (
     event_organisation_uid,
 )
 from session_ingest.domain.utc import format_utc, parse_utc
+from session_ingest.service.ports import ClaimKey, SessionKey, SessionsSnapshot, TransactItem
 
 # Re-exported: the values this adapter reads and writes are the sessions port's.
 from session_ingest.service.ports import MatchSnapshot as MatchSnapshot
 from session_ingest.service.ports import NewSession as NewSession
 from session_ingest.service.ports import SessionChange as SessionChange
-from session_ingest.service.ports import TransactItem
 
 RESOURCE_ID_INDEX = "ResourceIdIndex"
+MAX_BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 SESSION_PREFIX = "SESSION#"
 LOCATION_PREFIX = "LOCATION#"
 
@@ -99,16 +100,22 @@ def allocate_number(table_name: str, organisation: str, kind: str) -> int:
 
     A number taken by a create whose transaction is then cancelled is simply never used (a gap).
     """
+    return allocate_numbers(table_name, organisation, kind, 1)[0]
+
+
+def allocate_numbers(table_name: str, organisation: str, kind: str, count: int) -> list[int]:
+    """The next `count` numbers of `kind` for the organisation, in one atomic counter update."""
     with translated():
         response = client("dynamodb").update_item(
             TableName=table_name,
             Key=counter_key(organisation, kind),
-            UpdateExpression="ADD #value :one",
+            UpdateExpression="ADD #value :count",
             ExpressionAttributeNames={"#value": "value"},
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            ExpressionAttributeValues={":count": {"N": str(count)}},
             ReturnValues="UPDATED_NEW",
         )
-    return int(response["Attributes"]["value"]["N"])
+    last = int(response["Attributes"]["value"]["N"])
+    return list(range(last - count + 1, last + 1))
 
 
 class SessionsRepository:
@@ -141,6 +148,35 @@ class SessionsRepository:
             session=session_from_item(session_item) if session_item else None,
             claim=claim_from_item(claim_item) if claim_item else None,
             location_exists="location" in keys and _key_id(keys["location"]) in found,
+        )
+
+    def read_many(
+        self,
+        sessions: Iterable[SessionKey] = (),
+        claims: Iterable[ClaimKey] = (),
+        locations: Iterable[SessionKey] = (),
+    ) -> SessionsSnapshot:
+        """Sessions, uid claims and locations by key, in strongly consistent BatchGetItem calls of 100 keys
+        (one for an SQS batch of 10 records)."""
+        session_keys = {key: session_key(*key) for key in set(sessions)}
+        claim_keys = {key: claim_key(*key) for key in set(claims)}
+        location_keys = {key: location_key(*key) for key in set(locations)}
+        every = [*session_keys.values(), *claim_keys.values(), *location_keys.values()]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(every), MAX_BATCH_GET_KEYS):
+            found.update(self._batch_get(every[start : start + MAX_BATCH_GET_KEYS]))
+        return SessionsSnapshot(
+            sessions={
+                key: session_from_item(found[_key_id(k)])
+                for key, k in session_keys.items()
+                if _key_id(k) in found
+            },
+            claims={
+                key: claim_from_item(found[_key_id(k)])
+                for key, k in claim_keys.items()
+                if _key_id(k) in found
+            },
+            locations=frozenset(key for key, k in location_keys.items() if _key_id(k) in found),
         )
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -205,6 +241,9 @@ class SessionsRepository:
 
     def allocate_number(self, organisation: str, kind: str) -> int:
         return allocate_number(self.table_name, organisation, kind)
+
+    def allocate_numbers(self, organisation: str, kind: str, count: int) -> list[int]:
+        return allocate_numbers(self.table_name, organisation, kind, count)
 
     def put_new_session(self, new: NewSession, now: datetime) -> TransactItem:
         """Transact item creating a session; fails if the number is somehow taken."""

@@ -22,18 +22,18 @@ def raw_body(body: str | None, is_base64_encoded: bool, max_bytes: int = limits.
     if is_base64_encoded:
         # 4 base64 characters carry 3 bytes: anything longer than this cannot decode to <= max_bytes.
         if len(body) > 4 * -(-max_bytes // 3):
-            raise PayloadTooLarge
+            raise PayloadTooLarge(max_bytes)
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as error:
             raise MalformedJson("the body is not valid base64") from error
     else:
         if len(body) > max_bytes:  # each character is at least one byte
-            raise PayloadTooLarge
+            raise PayloadTooLarge(max_bytes)
         # surrogatepass keeps lone surrogates as (invalid) bytes for the JSON parser to refuse.
         raw = body.encode("utf-8", errors="surrogatepass")
     if len(raw) > max_bytes:
-        raise PayloadTooLarge
+        raise PayloadTooLarge(max_bytes)
     return raw
 
 

@@ -15,9 +15,9 @@ REQUESTS_REPLAYED = "RequestsReplayed"
 REQUESTS_REJECTED = "RequestsRejected"
 
 
-def record_accepted() -> None:
-    """One request stored and queued (dimension: service)."""
-    metrics.add_metric(name=REQUESTS_ACCEPTED, unit=MetricUnit.Count, value=1)
+def record_accepted(count: int = 1) -> None:
+    """Requests stored and queued: one, or a batch's items (dimension: service)."""
+    metrics.add_metric(name=REQUESTS_ACCEPTED, unit=MetricUnit.Count, value=count)
 
 
 def record_replayed() -> None:

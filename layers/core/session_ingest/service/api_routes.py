@@ -270,3 +270,61 @@ REQUEST_PARAMETERS: dict[str, list[dict[str, Any]]] = {
     "listRequests": [_ENDPOINT_ID, *_LISTING_QUERY],
 }
 REQUEST_BODIES: dict[str, dict[str, Any]] = {"ingestPayload": _PAYLOAD, "dryRunPayload": _PAYLOAD}
+
+# ------------------------------------------------------------------------------------------- batch
+# `POST …/{endpoint_id}/batch` (contract §4b): its bodies are the models of `batch_schemas`.
+
+_BATCH_TOO_LARGE = _response(
+    "The body is larger than 1 MiB (an item larger than 256 KiB is reported invalid in the results)",
+    component("PayloadTooLarge"),
+)
+
+BATCH_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: _response(
+        "Every item is stored and queued (not processed yet)", component("BatchAccepted"), RATE_LIMIT_HEADERS
+    ),
+    207: _response(
+        "Some items are queued and the others invalid (nothing queued for them)",
+        component("BatchAccepted"),
+        RATE_LIMIT_HEADERS,
+    ),
+    400: _MALFORMED,
+    401: _UNAUTHENTICATED,
+    404: _ENDPOINT_NOT_FOUND,
+    409: INGEST_RESPONSES[409],
+    413: _BATCH_TOO_LARGE,
+    415: _NOT_JSON,
+    422: _response(
+        "No item is valid (`results` say why, per item; with the RateLimit-* headers), or `items` is "
+        "missing, empty or holds more than 100 payloads (`details`), or the Idempotency-Key was used with "
+        "another body",
+        _one_of("BatchRejected", "ValidationFailed", "IdempotencyConflict"),
+    ),
+    429: _RATE_LIMITED,
+    500: _FAILED,
+    502: _GATEWAY_FAILED,
+    503: _response(
+        "Some valid items could not be queued (`retry`), or nothing could be stored: retry with the same "
+        "Idempotency-Key, which queues only what is not queued yet",
+        _one_of("BatchNotQueued", "ServerError"),
+        RETRY_AFTER_HEADER,
+    ),
+    504: _GATEWAY_FAILED,
+}
+
+BATCH_DESCRIPTION = (
+    "Up to 100 payloads in one request, each validated exactly as `POST …/{endpoint_id}` validates it and "
+    "each valid one its own accepted request (own `request_id`, outcome and accept time; accept times "
+    "follow item order, so for the same session a later item wins). The batch counts as one request "
+    "against the rate limit. An item is reported `queued` only once it is in the queue. Checks run in the "
+    "order of the single call; the body may be up to 1 MiB. With an `Idempotency-Key` (recommended), a "
+    "repeat with the same body answers the first results (same request ids) and queues only what was not "
+    "queued yet."
+)
+_BATCH_PAYLOAD = {
+    "required": True,
+    "description": "A JSON object holding `items`: 1 to 100 payloads, at most 1 MiB in all.",
+    "content": component("BatchPayload"),
+}
+REQUEST_PARAMETERS["ingestBatch"] = [_ENDPOINT_ID, _IDEMPOTENCY_KEY]
+REQUEST_BODIES["ingestBatch"] = _BATCH_PAYLOAD

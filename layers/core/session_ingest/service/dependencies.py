@@ -17,7 +17,7 @@ from typing import Any
 from session_ingest import limits
 from session_ingest.adapters.clock import SystemClock
 from session_ingest.adapters.endpoint_store import EndpointCache, EndpointStore
-from session_ingest.adapters.queue_publisher import send_envelope
+from session_ingest.adapters.queue_publisher import send_envelope, send_envelope_batch
 from session_ingest.adapters.request_ledger import RequestLedger
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.adapters.unit_of_work import dynamo_unit_of_work
@@ -25,6 +25,7 @@ from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import KnownCounts
 from session_ingest.service.match_preview import DryRunMatch, MatchPreviewer, preview_match
 from session_ingest.service.ports import (
+    BatchEnvelopeSender,
     Clock,
     EndpointsPort,
     EnvelopeSender,
@@ -44,6 +45,7 @@ class IngestDependencies:
     unit_of_work: UnitOfWorkFactory = dynamo_unit_of_work
     known_counts: KnownCounts = field(default_factory=KnownCounts)
     send: EnvelopeSender = send_envelope
+    send_batch: BatchEnvelopeSender = send_envelope_batch
 
 
 @dataclass

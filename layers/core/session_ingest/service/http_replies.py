@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from session_ingest import limits
+from session_ingest.domain.batch import ItemStatus
 from session_ingest.domain.rate_limit import RateLimitState
 from session_ingest.errors import (
     EndpointNotFound,
@@ -34,6 +34,7 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from session_ingest.service.batch_ingest import BatchAnswer, ItemResult
 from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
 from session_ingest.service.request_outcomes import outcome_view
 
@@ -98,12 +99,12 @@ def not_found_reply() -> ApiReply:
 def error_reply(error: Exception) -> ApiReply:
     """The reply for any exception a request ends with; unknown ones become 500 internal_error."""
     match error:
-        case PayloadTooLarge():
+        case PayloadTooLarge(max_bytes=max_bytes):
             return _failure(
                 413,
                 "Payload Too Large",
                 "payload_too_large",
-                errors=f"The body must not be larger than {limits.MAX_BODY_BYTES} bytes",
+                errors=f"The body must not be larger than {max_bytes} bytes",
             )
         case UnsupportedMediaType():
             return _failure(
@@ -155,3 +156,41 @@ def error_reply(error: Exception) -> ApiReply:
             )
         case _:
             return _failure(500, "Internal Server Error", "internal_error", errors=RETRY_MESSAGE)
+
+
+NO_VALID_ITEM_MESSAGE = "None of the items is in the correct format for this endpoint"
+BATCH_RETRY_MESSAGE = (
+    "Some items were not queued (status retry); retry the batch with the same Idempotency-Key"
+)
+
+
+def _item_result(result: ItemResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"index": result.index, "status": result.status.value}
+    if result.request_id is not None:
+        entry["request_id"] = result.request_id
+    if result.status is ItemStatus.INVALID:
+        entry["error_type"] = result.error_type
+        entry["details"] = [detail.as_dict() for detail in result.details]
+    return entry
+
+
+def batch_reply(answer: BatchAnswer) -> ApiReply:
+    """200 all queued, 207 some invalid, 422 none valid, 503 some to retry (contract §4b)."""
+    status = answer.status
+    results = [_item_result(result) for result in answer.results]
+    headers = rate_limit_headers(answer.rate)
+    if status == 422:
+        return _failure(
+            422, "Invalid", "validation_error", errors=NO_VALID_ITEM_MESSAGE, results=results, headers=headers
+        )
+    if status == 503:
+        headers["Retry-After"] = "1"
+        return _failure(
+            503,
+            "Service Unavailable",
+            "service_unavailable",
+            errors=BATCH_RETRY_MESSAGE,
+            results=results,
+            headers=headers,
+        )
+    return ApiReply(status, {"success": status == 200, "results": results}, headers)

@@ -19,6 +19,7 @@ from typing import Any
 from session_ingest import limits
 from session_ingest.adapters.queue_publisher import QueueUnavailable
 from session_ingest.domain.admission import raw_body, require_json_media_type
+from session_ingest.domain.batch import payload_verdict
 from session_ingest.domain.idempotency import (
     IdempotencyClaim,
     Repeat,
@@ -28,8 +29,6 @@ from session_ingest.domain.idempotency import (
     validated_key,
 )
 from session_ingest.domain.json_body import parse_json_body
-from session_ingest.domain.json_schema import schema_errors
-from session_ingest.domain.mapping import map_payload
 from session_ingest.domain.models import (
     EndpointConfig,
     IngestWarning,
@@ -39,13 +38,11 @@ from session_ingest.domain.models import (
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
 from session_ingest.domain.request_listing import parse_listing_query
-from session_ingest.domain.sessions import mergeable_fields, stored_size_bytes
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
     EndpointNotFound,
     EnqueueFailed,
-    FieldError,
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidIdempotencyKey,
@@ -69,7 +66,6 @@ from session_ingest.service.request_outcomes import fail_not_queued, may_accept_
 COUNTER = "counter"
 REQUEST = "request"
 IDEMPOTENCY_KEY = "idempotency_key"
-_NOT_AN_OBJECT = FieldError("$", "The payload must be a JSON object")
 
 
 @dataclass(frozen=True)
@@ -158,45 +154,31 @@ def authenticate(deps: IngestDependencies, endpoint_id: str, authorization: str 
 
 
 def validate_payload(config: EndpointConfig, raw: bytes) -> tuple[dict[str, Any], MappingResult]:
-    """Parse strictly, then apply the endpoint's JSON Schema and mapping: 400 or 422 on failure."""
+    """Parse strictly, then apply the endpoint's JSON Schema and mapping: 400 or 422 on failure.
+
+    The verdict is `payload_verdict`'s, the rule every item of a batch meets too (contract §4b)."""
     payload = parse_json_body(raw, max_depth=limits.MAX_JSON_DEPTH)
-    if not isinstance(payload, dict):
-        raise ValidationFailed([_NOT_AN_OBJECT])
-    errors = schema_errors(payload, config.json_schema) if config.json_schema is not None else []
-    mapped = map_payload(payload, config.mapping, config.organisation, config.endpoint_type)
-    errors.extend(mapped.errors)
-    if errors or mapped.record is None:
-        raise ValidationFailed(errors[: limits.MAX_VALIDATION_DETAILS] or [_NOT_AN_OBJECT])
-    size = stored_size_bytes(mergeable_fields(mapped.record))
-    if size > limits.MAX_STORED_SESSION_BYTES:
-        # It could never be stored (nor queued whole): refused now rather than failed later.
-        raise ValidationFailed(
-            [
-                FieldError(
-                    "$",
-                    f"the normalised record takes about {size:,} bytes; a stored session holds at most "
-                    f"{limits.MAX_STORED_SESSION_BYTES:,}",
-                )
-            ]
-        )
+    mapped = payload_verdict(config, payload)
+    if not mapped.ok:
+        raise ValidationFailed(mapped.errors)
     return payload, mapped
 
 
-def _window(deps: IngestDependencies, config: EndpointConfig) -> RateWindow:
+def rate_window(deps: IngestDependencies, config: EndpointConfig) -> RateWindow:
     return RateWindow.containing(
         config.endpoint_id, config.rate_limit_per_minute, deps.clock.now().timestamp()
     )
 
 
-def _rate_limited(deps: IngestDependencies, window: RateWindow) -> RateLimited:
+def rate_limited(deps: IngestDependencies, window: RateWindow) -> RateLimited:
     return RateLimited(limit=window.limit, reset_seconds=window.reset_seconds(deps.clock.now().timestamp()))
 
 
-def _known_state(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
+def known_rate_state(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
     return window.state(deps.known_counts.known(window), deps.clock.now().timestamp())
 
 
-def _spend(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
+def spend_rate_unit(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
     """Count a request that stores nothing (a rejection or a dry run): 429 when the window is full.
 
     Fails open: if the counter cannot be written, the request is not refused for it (it stores
@@ -206,10 +188,10 @@ def _spend(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
         consumed = deps.ledger.consume(window)
     except StoreUnavailable:
         logger.warning("rate counter unavailable; request not counted", exc_info=True)
-        return _known_state(deps, window)
+        return known_rate_state(deps, window)
     deps.known_counts.observe(window, consumed.count)
     if not consumed.admitted:
-        raise _rate_limited(deps, window)
+        raise rate_limited(deps, window)
     return window.state(consumed.count, deps.clock.now().timestamp())
 
 
@@ -217,16 +199,16 @@ def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotenc
     raw = raw_body(request.body, request.body_is_base64)
     require_json_media_type(request.content_type)
     config = authenticate(deps, request.endpoint_id, request.authorization)
-    window = _window(deps, config)
+    window = rate_window(deps, config)
     if deps.known_counts.is_exhausted(window):
-        raise _rate_limited(deps, window)
+        raise rate_limited(deps, window)
     try:
         key = None
         if with_idempotency and request.idempotency_key is not None:
             key = validated_key(request.idempotency_key)
         payload, mapped = validate_payload(config, raw)
     except (InvalidIdempotencyKey, MalformedJson, ValidationFailed):
-        _spend(deps, window)
+        spend_rate_unit(deps, window)
         raise
     return _Screened(config, window, raw, payload, mapped, key)
 
@@ -252,7 +234,7 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
         raise EnqueueFailed from error
     if isinstance(result, ConditionFailed) and result.on(COUNTER):
         deps.known_counts.observe(screened.window, deps.ledger.count_in(result.item(COUNTER)))
-        raise _rate_limited(deps, screened.window)
+        raise rate_limited(deps, screened.window)
     if isinstance(result, ConditionFailed) and (held := result.item(IDEMPOTENCY_KEY)) is not None:
         assert claim is not None  # only a claim can be already claimed
         return _answer_repeat(deps, screened, deps.ledger.claim_in(held), claim)
@@ -263,7 +245,7 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
     _enqueue(deps, _envelope(screened, outcome), claim)
     record_accepted()
     logger.info("request accepted", extra={"endpoint_id": screened.config.endpoint_id})
-    return AcceptedRequest(request.request_id, _known_state(deps, screened.window))
+    return AcceptedRequest(request.request_id, known_rate_state(deps, screened.window))
 
 
 def stage_acceptance(
@@ -315,7 +297,7 @@ def _answer_repeat(
     # A replay, a conflict and an in-flight answer store nothing, so the cancelled accept transaction
     # counted nothing: each spends its unit here, like any other request that stores nothing (a client
     # looping on one key meets its rate limit too).
-    rate = _spend(deps, screened.window)
+    rate = spend_rate_unit(deps, screened.window)
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
     if verdict is Repeat.IN_FLIGHT:
@@ -354,7 +336,7 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
         raise EnqueueFailed from error
     record_accepted()  # the first invocation stopped before counting it
     logger.info("abandoned request resumed", extra={"original_request_id": claim.request_id})
-    return AcceptedRequest(claim.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(claim.request_id, known_rate_state(deps, screened.window), replayed=True)
 
 
 def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: IdempotencyClaim | None) -> None:
@@ -394,7 +376,7 @@ def dry_run(request: IngestRequest, deps: IngestDependencies | None = None) -> D
     """
     deps = deps or ingest_dependencies()
     screened = _screen(deps, request, with_idempotency=False)
-    rate = _spend(deps, screened.window)
+    rate = spend_rate_unit(deps, screened.window)
     assert screened.mapped.record is not None
     match = deps.preview_match(screened.config, screened.mapped.record)
     return DryRun(screened.mapped.record, screened.mapped.warnings, match, rate)
@@ -414,7 +396,7 @@ def get_request_outcome(
     canonical_request_id = canonical_uuid(request_id)
     if canonical_request_id is None:
         raise RequestNotFound
-    window = _window(deps, config)
+    window = rate_window(deps, config)
     outcome, count = deps.ledger.outcome_and_count(canonical_request_id, window)
     deps.known_counts.observe(window, count)
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
@@ -437,7 +419,7 @@ def list_endpoint_requests(
     config = authenticate(deps, endpoint_id, authorization)
     query = parse_listing_query(config.endpoint_id, parameters)
     document = list_requests(deps.ledger, query)
-    window = _window(deps, config)
+    window = rate_window(deps, config)
     return RequestListing(
         document, window.state(deps.known_counts.known(window), deps.clock.now().timestamp())
     )

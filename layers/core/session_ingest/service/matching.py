@@ -7,6 +7,7 @@ then the claimed session. The API's `/test` route (service.match_preview) and th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from session_ingest.domain.matching import MatchBy, MatchDecision, MatchKeys, decide_match
@@ -43,13 +44,37 @@ def find_match(
     never crosses organisations, even for a message that names another organisation's event.
     """
     snapshot = sessions.read_snapshot(event_id, keys.session_number, keys.organisation_uid, location_number)
-    foreign = foreign_match_key(organisation, snapshot.session, snapshot.claim)
+    return match_from(
+        organisation,
+        event_id,
+        keys,
+        snapshot.session,
+        snapshot.claim,
+        snapshot.location_exists,
+        lambda number: sessions.get_session(event_id, number),
+    )
+
+
+def match_from(
+    organisation: str,
+    event_id: int,
+    keys: MatchKeys,
+    session_by_number: StoredSession | None,
+    claim: UidClaim | None,
+    location_exists: bool,
+    claimed_session: Callable[[int], StoredSession | None],
+) -> Match:
+    """Rules 1-3 on what consistent reads found: the session numbered by the record's resource id, the
+    claim of its uid, whether its location exists; `claimed_session` reads the session a claim names.
+
+    Raises OrganisationMismatch when a key finds another organisation's session or uid claim."""
+    foreign = foreign_match_key(organisation, session_by_number, claim)
     if foreign is not None:
         raise OrganisationMismatch(foreign, event_id)
-    decision = decide_match(keys, snapshot.session is not None, snapshot.claim)
-    session = snapshot.session if decision.by is MatchBy.RESOURCE_ID else None
+    decision = decide_match(keys, session_by_number is not None, claim)
+    session = session_by_number if decision.by is MatchBy.RESOURCE_ID else None
     if decision.by is MatchBy.ORGANISATION_UID and decision.session_number is not None:
-        session = sessions.get_session(event_id, decision.session_number)
+        session = claimed_session(decision.session_number)
         if session is None:
             raise InconsistentClaim(
                 f"organisation uid {keys.organisation_uid!r} is claimed by missing session "
@@ -60,7 +85,7 @@ def find_match(
     return Match(
         decision=decision,
         session=session,
-        claim=snapshot.claim,
-        location_exists=snapshot.location_exists,
-        resource_id_unmatched=keys.session_number is not None and snapshot.session is None,
+        claim=claim,
+        location_exists=location_exists,
+        resource_id_unmatched=keys.session_number is not None and session_by_number is None,
     )

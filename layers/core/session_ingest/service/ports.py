@@ -10,7 +10,7 @@ it was), never by position.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 # Re-exported: the one clock port (wall clock and monotonic), with its system implementation beside it.
 from session_ingest.adapters.clock import Clock as Clock
 from session_ingest.adapters.endpoint_store import StoredEndpoint
+from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.models import IngestWarning, StoredOutcome
@@ -94,6 +95,11 @@ class RequestLedgerPort(Protocol):
     def claim_key(self, claim: IdempotencyClaim, now: datetime) -> TransactItem: ...
     def count_in(self, item: dict[str, Any] | None) -> int: ...
     def claim_in(self, item: dict[str, Any]) -> StoredClaim: ...
+    def claim_batch_key(self, claim: BatchClaim, now: datetime) -> TransactItem: ...
+    def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim: ...
+    def record_batch_progress(
+        self, claim: BatchClaim, queued_indexes: frozenset[int], complete: bool
+    ) -> None: ...
 
     def consume(self, window: RateWindow) -> Consumed: ...
     def mark_not_queued(self, request_id: str, reason: str) -> bool: ...
@@ -140,6 +146,19 @@ class MatchSnapshot:
     location_exists: bool
 
 
+SessionKey = tuple[int, int]  # (event id, session or location number)
+ClaimKey = tuple[int, str]  # (event id, organisation uid)
+
+
+@dataclass(frozen=True)
+class SessionsSnapshot:
+    """What one consistent batch read of many key-addressed items found (absent keys: not stored)."""
+
+    sessions: Mapping[SessionKey, StoredSession] = field(default_factory=dict)
+    claims: Mapping[ClaimKey, UidClaim] = field(default_factory=dict)
+    locations: frozenset[SessionKey] = frozenset()
+
+
 @dataclass(frozen=True)
 class NewSession:
     """A session to create: its number, fields and the accept time that set every field."""
@@ -174,7 +193,14 @@ class SessionsPort(Protocol):
     ) -> MatchSnapshot: ...
     def get_session(self, event_id: int, number: int) -> StoredSession | None: ...
     def get_claim(self, event_id: int, organisation_uid: str) -> UidClaim | None: ...
+    def read_many(
+        self,
+        sessions: Iterable[SessionKey] = (),
+        claims: Iterable[ClaimKey] = (),
+        locations: Iterable[SessionKey] = (),
+    ) -> SessionsSnapshot: ...
     def allocate_number(self, organisation: str, kind: str) -> int: ...
+    def allocate_numbers(self, organisation: str, kind: str, count: int) -> list[int]: ...
     def put_new_session(self, new: NewSession, now: datetime) -> TransactItem: ...
     def update_session(self, change: SessionChange, now: datetime) -> TransactItem: ...
     def write_claim(
@@ -193,3 +219,5 @@ class EndpointsPort(Protocol):
 
 # Queues one envelope; returns the message id. Raises QueueUnavailable.
 EnvelopeSender = Callable[[IngestEnvelope], str]
+# Queues envelopes in as few calls as SQS allows; returns the request ids SQS took (maybe not all).
+BatchEnvelopeSender = Callable[[Sequence[IngestEnvelope]], set[str]]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -60,14 +61,17 @@ from session_ingest.errors import (
 from session_ingest.observability import logger
 from session_ingest.service import consumer_metrics
 from session_ingest.service import request_outcomes as outcomes
+from session_ingest.service.consumer_batch import BatchReads, RecordKeys, read_batch
 from session_ingest.service.dependencies import ConsumerDependencies, consumer_dependencies
 from session_ingest.service.matching import Match, find_match
 from session_ingest.service.ports import (
+    ClaimKey,
     CommitResult,
     Committed,
     ConditionFailed,
     NewSession,
     SessionChange,
+    SessionKey,
     UnitOfWork,
 )
 from session_ingest.service.request_outcomes import REQUEST_ITEM
@@ -117,9 +121,12 @@ class ProcessResult:
 # -- entry point ------------------------------------------------------------------------------------------
 
 
-def process_message(message: QueueMessage, deps: ConsumerDependencies | None = None) -> ProcessResult:
+def process_message(
+    message: QueueMessage, deps: ConsumerDependencies | None = None, reads: BatchReads | None = None
+) -> ProcessResult:
     """Process one message. Returns its result, or raises (UnreadableMessage, TransientFailure) to have
-    the message reported as a batch item failure and redelivered."""
+    the message reported as a batch item failure and redelivered. `reads`: its batch's reads
+    (`prepare_batch`), which spare the record its own reads while they are fresh."""
     deps = deps or consumer_dependencies()
     try:
         envelope = read_envelope(message)
@@ -133,7 +140,7 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
     try:
         if message.receive_count > 1 and (final := _already_final(deps, envelope)) is not None:
             return final
-        return apply_envelope(envelope, deps)
+        return apply_envelope(envelope, deps, reads)
     except RecordTooLarge as error:
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings, FailureKind.RECORD_TOO_LARGE)
     except PermanentFailure as error:
@@ -194,6 +201,33 @@ def read_envelope(message: QueueMessage) -> IngestEnvelope:
         raise PermanentFailure(f"invalid envelope: {problems}") from error
 
 
+def prepare_batch(
+    messages: Sequence[QueueMessage], deps: ConsumerDependencies | None = None
+) -> BatchReads | None:
+    """The reads and session numbers a batch of messages needs, made once (service.consumer_batch);
+    None when they cannot be made, and each record then reads for itself. A message this cannot read is
+    left out, for `process_message` to report."""
+    deps = deps or consumer_dependencies()
+    records = []
+    for message in messages:
+        try:
+            records.append(_record_keys(_prepare(read_envelope(message))))
+        except ProcessingError:
+            continue
+    if not records:
+        return None
+    try:
+        return read_batch(deps.sessions, records)
+    except (StoreUnavailable, WriteRejected) as error:
+        logger.warning("batch read failed; each record reads for itself", extra={"reason": str(error)})
+        return None
+
+
+def _record_keys(prepared: _Prepared) -> RecordKeys:
+    envelope = prepared.envelope
+    return RecordKeys(envelope.event_id, envelope.organisation, prepared.keys, prepared.location_number)
+
+
 def _raw_request_id(message: QueueMessage) -> str:
     raw = json.loads(message.body)
     return str(raw["request_id"])
@@ -216,23 +250,36 @@ class _Prepared:
     fields: dict[str, Any]
 
 
-def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> ProcessResult:
-    """Match and upsert, retrying lost races and optimistic-lock conflicts with jittered backoff."""
+def apply_envelope(
+    envelope: IngestEnvelope, deps: ConsumerDependencies, reads: BatchReads | None = None
+) -> ProcessResult:
+    """Match and upsert, retrying lost races and optimistic-lock conflicts with jittered backoff. The first
+    attempt uses the batch's reads and reserved numbers when they cover the record; retries read afresh."""
     prepared = _prepare(envelope)
     reserved_number: int | None = None
     lost: CommitResult | None = None
     for attempt in range(limits.MAX_WRITE_ATTEMPTS):
         if attempt:
             deps.sleep(_backoff_seconds(attempt))
-        match = find_match(
-            deps.sessions, envelope.organisation, envelope.event_id, prepared.keys, prepared.location_number
-        )
+        match = reads.match(_record_keys(prepared)) if reads is not None and attempt == 0 else None
+        if match is None:
+            match = find_match(
+                deps.sessions,
+                envelope.organisation,
+                envelope.event_id,
+                prepared.keys,
+                prepared.location_number,
+            )
         if match.session is None:
+            if reserved_number is None and reads is not None and attempt == 0:
+                reserved_number = reads.take_number(envelope.organisation)
             if reserved_number is None:
                 reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
             done = _create(prepared, match, reserved_number, deps)
         else:
             done = _update(prepared, match, deps)
+        if reads is not None:
+            reads.wrote(*_touched(prepared, match, reserved_number))
         if isinstance(done, ProcessResult):
             return done
         if isinstance(done, ConditionFailed) and done.on(REQUEST_ITEM):
@@ -242,6 +289,19 @@ def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> Proc
         logger.info("write lost a race; re-reading", extra={"attempt": attempt + 1, "result": str(done)})
         lost = done
     raise WriteConflict(f"{limits.MAX_WRITE_ATTEMPTS} write attempts lost to concurrent writers ({lost})")
+
+
+def _touched(
+    prepared: _Prepared, match: Match, created_number: int | None
+) -> tuple[set[SessionKey], set[ClaimKey]]:
+    """The session and uid claims a write of this record changes (or would have, had it committed)."""
+    event_id = prepared.envelope.event_id
+    number = match.session.number if match.session is not None else created_number
+    sessions = {(event_id, number)} if number is not None else set()
+    uids = {prepared.keys.organisation_uid, _uid_taken(prepared.fields)}
+    if match.session is not None:
+        uids.add(match.session.organisation_uid)
+    return sessions, {(event_id, uid) for uid in uids if uid}
 
 
 def _prepare(envelope: IngestEnvelope) -> _Prepared:

@@ -21,8 +21,11 @@ code meets them: at its AWS calls.
   1..`max_delay_seconds`, so it arrives after newer ones.
 - `duplicate_send` (same place): the message is sent a second time (after 0..`max_delay_seconds` s), as
   an at-least-once queue may deliver it.
-- `send_error` (same place): SQS answers 503 to every attempt of the call (an outage longer than
-  botocore's retries); the API must answer 5xx and record the request as not queued.
+- `send_error` (same place, and SendMessageBatch): SQS answers 503 to every attempt of the call (an
+  outage longer than botocore's retries); the API must answer 5xx and record the request as not queued.
+- `partial_send` (API functions, SQS SendMessageBatch): SQS takes only the first half of the call's
+  entries (rounded up) and reports the others failed, as it may under load; the batch route must answer
+  503 with those items to retry, and the retry must queue only them.
 
 Fractions are per call; `worker_kill_every` is a count, so every run kills (a fraction of a few hundred
 commits would sometimes kill nothing). Each injected fault is appended to `log` (one JSON line; several
@@ -84,6 +87,7 @@ class FaultPlan(BaseModel):
     delay_send: Fraction = 0.0
     duplicate_send: Fraction = 0.0
     send_error: Fraction = 0.0
+    partial_send: Fraction = 0.0
     max_delay_seconds: int = Field(default=3, ge=1, le=900)
     seed: int | None = None
     log: Path | None = None
@@ -100,6 +104,7 @@ class FaultPlan(BaseModel):
                 self.delay_send,
                 self.duplicate_send,
                 self.send_error,
+                self.partial_send,
             )
         )
 
@@ -110,7 +115,7 @@ class FaultPlan(BaseModel):
             changes |= {"record_error": 0.0, "record_error_after_commit": 0.0, "worker_kill_every": 0}
             changes |= {"poison": None}
         if not api:
-            changes |= {"delay_send": 0.0, "duplicate_send": 0.0, "send_error": 0.0}
+            changes |= {"delay_send": 0.0, "duplicate_send": 0.0, "send_error": 0.0, "partial_send": 0.0}
         return self.model_copy(update=changes)
 
     def describe(self) -> str:
@@ -227,6 +232,10 @@ class FaultInjector:
             pairs.append(("after-call.sqs.SendMessage", self.after_send_message))
         if plan.send_error:
             pairs.append(("before-send.sqs.SendMessage", self.send_outage))
+            pairs.append(("before-send.sqs.SendMessageBatch", self.send_outage))
+        if plan.partial_send:
+            pairs.append(("before-parameter-build.sqs.SendMessageBatch", self.before_send_batch))
+            pairs.append(("after-call.sqs.SendMessageBatch", self.after_send_batch))
         return pairs
 
     # -- DynamoDB throttling ------------------------------------------------------------------------------
@@ -341,6 +350,27 @@ class FaultInjector:
         finally:
             self._own_call.active = False
         self.log.record("duplicate_send", delay_seconds=delay, request_id=_attribute(params))
+
+    # -- the API's SendMessageBatch -----------------------------------------------------------------------
+
+    def before_send_batch(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """before-parameter-build SendMessageBatch: keep back the later half of the entries."""
+        entries = list(params.get("Entries") or [])
+        if self._in_own_call() or len(entries) < 2 or not self._chance(self.plan.partial_send):
+            return
+        kept = (len(entries) + 1) // 2
+        params["Entries"], context["fault_withheld"] = entries[:kept], entries[kept:]
+        self.log.record("partial_send", sent=kept, withheld=[_attribute(entry) for entry in entries[kept:]])
+
+    def after_send_batch(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """after-call SendMessageBatch: report the withheld entries failed, as SQS reports what it refused."""
+        withheld = context.get("fault_withheld") or []
+        if withheld and "Error" not in parsed:
+            failed = [
+                {"Id": entry["Id"], "SenderFault": False, "Code": "ServiceUnavailable", "Message": "Injected"}
+                for entry in withheld
+            ]
+            parsed["Failed"] = [*parsed.get("Failed", []), *failed]
 
 
 def _attribute(params: dict[str, Any]) -> str | None:
