@@ -50,6 +50,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
 NOT_AWS = {
     ("map",): "maps a payload offline",
     ("local", "up"): "starts its own moto server",
+    ("push",): "talks to the ingest API over HTTP, not to AWS (tests/unit/tooling push tests)",
     ("local", "seed-samples"): "refuses to run without AWS_ENDPOINT_URL (test_sam_local_env.py)",
 }
 

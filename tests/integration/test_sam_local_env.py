@@ -11,6 +11,7 @@ a free one, where the container would reach the stack's on DEFAULT_AWS_PORT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from ingest_consumer_handler import lambda_handler as consumer_handler
@@ -27,13 +29,13 @@ from ingestctl.cli import app as ingestctl
 from ingestctl.commands.local import DEFAULT_AWS_PORT
 from ingestctl.local.artifact import built_functions
 from ingestctl.local.template import REPO_ROOT, CreatedResources
-from session_ingest.adapters.aws import reset_clients
+from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.observability import metrics
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
 from session_ingest.settings import get_settings
-from tests.integration.ingest_api.test_events import EXPECTED_STATUS
+from tests.integration.ingest_api.test_events import EXPECTED_STATUS, QUEUE_UNAVAILABLE, RATE_LIMITED
 from tests.support.consumer import FakeLambdaContext, queue_request
 from tests.support.ingest_api import EVENTS_DIR, invoke, load_event
 
@@ -112,14 +114,19 @@ def test_a_sample_event_gets_its_status_under_sam_local(name: str, status: int) 
     seed_samples()
     if name == "request_status.json":
         assert invoke(load_event("ingest_api/accepted.json")).status == 200
-    # When the event is driven through the handler (for rate_limited.json, within the minute whose
-    # limit seeding used up: redone if the minute turned in between)
+    # When the event is driven through the handler (for the rate-limited samples, within the minute whose
+    # limit seeding used up: redone if the minute turned in between; for the queue-unavailable sample, with
+    # SQS refusing every SendMessageBatch)
     while True:
         minute = int(time.time() // 60)
-        if name == "rate_limited.json":
+        if name in RATE_LIMITED:
             seed_samples("--use-up-rate-limit")
-        result = invoke(load_event(f"ingest_api/{name}"))
-        if name != "rate_limited.json" or minute == int(time.time() // 60):
+        with contextlib.ExitStack() as faults:
+            if name == QUEUE_UNAVAILABLE:
+                sqs = faults.enter_context(Stubber(client("sqs")))
+                sqs.add_client_error("send_message_batch", "ServiceUnavailable", http_status_code=503)
+            result = invoke(load_event(f"ingest_api/{name}"))
+        if name not in RATE_LIMITED or minute == int(time.time() // 60):
             break
     # Then it gets the status it is named for
     assert result.status == status, result.body
