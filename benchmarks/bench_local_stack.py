@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,13 +36,6 @@ from ingestctl.local.stack import moto_log_path
 
 EVENT_ID = 4242
 DRAIN_TIMEOUT_SECONDS = 600.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def moto_requests(log_path: Path) -> int:
@@ -177,10 +170,9 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-local-stack-"))
     report_file = workdir / "report.json"
-    aws_port = free_port()
     stack = LocalStackProcess(
         [
-            *("--port", str(free_port()), "--aws-port", str(aws_port)),
+            *("--port", "0", "--aws-port", "0"),  # the ports the OS gives; the ready line names them
             *("--api-concurrency", str(args.api_concurrency)),
             *("--consumer-concurrency", str(args.consumer_concurrency)),
             *("--report-file", str(report_file)),
@@ -189,6 +181,7 @@ def main() -> None:
     )
     try:
         ready = stack.wait_ready()
+        moto_log = moto_log_path(urllib.parse.urlsplit(ready["aws_endpoint_url"]).port or 0)
         with service_pointed_at(stack):
             from session_ingest.service.endpoints import create_endpoint  # after the stack is up
 
@@ -196,11 +189,11 @@ def main() -> None:
         url = f"{ready['api_url']}/api/webhook/ingest/{endpoint['endpoint_id']}"
         run_id = f"bench-{uuid.uuid4().hex[:8]}"
 
-        requests_before = moto_requests(moto_log_path(aws_port))
+        requests_before = moto_requests(moto_log)
         run = post_sessions(url, endpoint["token"], args.requests, args.clients, run_id)
         depth_reader = CountingQueueClient(stack.client("sqs"))
         drained, depth = wait_until_drained(depth_reader, _queue_url(stack), DRAIN_TIMEOUT_SECONDS)
-        stack_requests = moto_requests(moto_log_path(aws_port)) - requests_before - depth_reader.calls - 1
+        stack_requests = moto_requests(moto_log) - requests_before - depth_reader.calls - 1
         outcomes = read_outcomes(stack, run.accepted)
         floor = floor_throughput(stack, args.requests, args.clients)
         uids = session_uids(stack, run_id)

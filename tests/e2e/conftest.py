@@ -1,4 +1,4 @@
-"""e2e fixtures: local stacks on free loopback ports, driven over real HTTP.
+"""e2e fixtures: local stacks on loopback ports the OS gives (port 0), driven over real HTTP.
 
 `machinery` runs the local stack in-process on a small fixture template (tests of the emulation
 itself); `stack` runs `ingestctl local up` as a subprocess on the real template.
@@ -7,7 +7,6 @@ itself); `stack` runs `ingestctl local up` as a subprocess on the real template.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,13 +23,6 @@ from tests.support.secret_guard import GUARD
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "local_stack_fixture" / "template.yaml"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -81,8 +73,8 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, interval: f
 def machinery() -> Iterator[LocalStack]:
     """The local stack on the fixture template, with a 1 s visibility timeout so redrive takes seconds."""
     options = StackOptions(
-        port=free_port(),
-        aws_port=free_port(),
+        port=0,  # bound by the stack itself: no port can be lost to another worker in between
+        aws_port=0,
         region="eu-west-1",
         template=FIXTURE_TEMPLATE,
         visibility_timeout=1,
@@ -100,7 +92,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProces
     """`ingestctl local up` on the repository's template, as a user runs it, with a 1 s visibility timeout
     so a poison message reaches the dead-letter queue in seconds (5 receives) instead of 15 minutes."""
     log_path = tmp_path_factory.mktemp("local-stack") / "local-up.log"
-    args = ["--port", str(free_port()), "--aws-port", str(free_port()), "--visibility-timeout", "1"]
+    # Port 0: the stack binds what the OS gives and its ready line names the real URLs.
+    args = ["--port", "0", "--aws-port", "0", "--visibility-timeout", "1"]
     process = LocalStackProcess(args, log_path, region="eu-west-1")
     GUARD.watch(log_path)  # the functions' logs must never hold a token either
     process.wait_ready()

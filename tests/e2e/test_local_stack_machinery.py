@@ -244,10 +244,22 @@ def test_emf_metrics_printed_by_a_function_land_in_local_cloudwatch(machinery: L
 
 def test_a_port_already_in_use_is_a_clear_error(machinery: LocalStack) -> None:
     # Given the machinery stack's API port, in use
-    busy = StackOptions(
-        port=machinery.options.port, aws_port=machinery.options.aws_port, template=FIXTURE_TEMPLATE
-    )
+    busy = StackOptions(port=machinery.api_port, aws_port=machinery.aws_port, template=FIXTURE_TEMPLATE)
     # When another stack is started on it
     # Then it fails before starting anything, naming the port
-    with pytest.raises(PortInUse, match=str(machinery.options.port)):
+    with pytest.raises(PortInUse, match=str(machinery.api_port)):
         LocalStack(busy).start()
+
+
+def test_a_stack_on_port_zero_serves_on_the_ports_it_reports(machinery: LocalStack) -> None:
+    # Given the machinery stack, started with port 0 for both its API and its AWS endpoint
+    assert (machinery.options.port, machinery.options.aws_port) == (0, 0)
+    # When its reported URLs are called
+    api = http("POST", machinery.api_url + "/items/abc", body=b"{}")
+    aws = http("GET", machinery.aws_endpoint_url + "/moto-api/data.json")
+    # Then the API and moto answer there, on ports the OS gave
+    assert api.status == 201
+    assert aws.status == 200
+    assert 0 not in (machinery.api_port, machinery.aws_port)
+    assert machinery.api_url.endswith(f":{machinery.api_port}")
+    assert machinery.aws_endpoint_url.endswith(f":{machinery.aws_port}")
