@@ -40,7 +40,7 @@ from ingestctl.local.stack import LOG_DIR
 from ingestctl.openapi import DOCUMENT_PATH
 from session_ingest import limits
 from session_ingest.domain.session_fields import SESSION_FIELDS
-from tests.e2e.conftest import HttpAnswer, http
+from tests.e2e.conftest import HttpAnswer, http, with_room_in_the_rate_window
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
 from tests.support.openapi_contract import DRY_RUN, INGEST, assert_documented
 
@@ -481,6 +481,7 @@ def test_any_idempotency_key_gets_a_documented_answer(
 def test_the_rate_limit_answer_is_documented(stack: LocalStackProcess) -> None:
     # Given an endpoint allowing one request a minute, and its one request spent
     limited = create_stack_endpoint(stack, rate_limit=1)
+    with_room_in_the_rate_window()  # all four requests in one window of the clock
     first = _checked("rate limit", INGEST, limited.post({"session": {"name": "one"}}))
     # When a second payload, a dry run and an invalid body follow within the minute
     answers = [

@@ -34,6 +34,8 @@ from ingestctl.local.template import (
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 LOG_DIR = TEMPLATE_PATH.parent / ".local-stack"
+# A poller finishes its batch in hand and its long poll (up to 20 s); generous for a loaded machine.
+POLLER_FINISH_SECONDS = 60.0
 
 
 def moto_log_path(aws_port: int, log_dir: Path = LOG_DIR) -> Path:
@@ -266,8 +268,7 @@ class LocalStack:
         for poller in self._pollers:
             poller.stop()
         for poller in self._pollers:
-            poller.join(timeout=30)
-        self._pollers.clear()
+            poller.join(timeout=POLLER_FINISH_SECONDS)
         for pool in self.pools.values():
             pool.stop()
         if self._publisher is not None:
@@ -275,3 +276,8 @@ class LocalStack:
                 self._publisher.stop()
             self._publisher = None
         self.moto.stop()
+        # A poller still in a long poll ends now that moto is gone: none may outlive the stack, making
+        # AWS calls from this process (an in-process stack shares it with tests counting AWS calls).
+        for poller in self._pollers:
+            poller.join(timeout=POLLER_FINISH_SECONDS)
+        self._pollers.clear()
