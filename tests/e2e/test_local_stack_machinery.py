@@ -197,7 +197,8 @@ def test_a_reported_failure_is_redelivered_then_dead_lettered_while_its_batch_ma
 
 
 def test_an_exception_fails_the_whole_batch(machinery: LocalStack) -> None:
-    # Given a good message batched with one that makes the handler raise
+    # Given a good message batched with one that makes the handler raise (sent together, so the 1 s
+    # batching window hands them over together)
     sqs = machinery.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="WorkQueue")["QueueUrl"]
     sqs.send_message_batch(
