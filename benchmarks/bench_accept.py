@@ -89,9 +89,9 @@ def run(requests: int) -> None:
     import boto3
     from moto import mock_aws
 
+    from ingestctl.admin.endpoints import create_endpoint
     from ingestctl.local.template import create_resources
     from session_ingest.adapters.aws import client, reset_clients
-    from session_ingest.service.endpoints import create_endpoint
     from tests.fixtures import reference_session_payload
     from tests.support.ingest_api import ApiClient, HttpResult
 

@@ -277,7 +277,7 @@ def main() -> None:
         os.environ.update(_aws_environment(url))
         created = create_resources(boto3.client("dynamodb"), boto3.client("sqs"))
         os.environ.update(created.environment())
-        from session_ingest.service.endpoints import create_endpoint
+        from ingestctl.admin.endpoints import create_endpoint
 
         endpoint = create_endpoint("bench", 1, rate_limit_per_minute=100_000)
         bench = Bench(url, created)

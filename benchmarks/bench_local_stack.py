@@ -183,7 +183,7 @@ def main() -> None:
         ready = stack.wait_ready()
         moto_log = moto_log_path(urllib.parse.urlsplit(ready["aws_endpoint_url"]).port or 0)
         with service_pointed_at(stack):
-            from session_ingest.service.endpoints import create_endpoint  # after the stack is up
+            from ingestctl.admin.endpoints import create_endpoint  # after the stack is up
 
             endpoint = create_endpoint("bench", EVENT_ID, rate_limit_per_minute=1_000_000)
         url = f"{ready['api_url']}/api/webhook/ingest/{endpoint['endpoint_id']}"

@@ -2,9 +2,9 @@
 
 1. Starts the local stack (free ports, a short visibility timeout, `--faults`), creates the endpoints.
 2. Concurrent integrators post the planned requests (`workload`), retrying like good clients (`client`).
-3. Waits for the ingest queue to drain, lists the DLQ (`ingestctl dlq list`'s code: outcomes of
-   dead-lettered requests become `failed` with their reason), reads every request item, idempotency
-   claim and session of the soak's endpoints, and the faults the workers logged.
+3. Waits for the ingest queue to drain, lists the DLQ (`ingestctl dlq list`'s code, read-only: the
+   consumer already made dead-lettered outcomes `failed` with their reason), reads every request item,
+   idempotency claim and session of the soak's endpoints, and the faults the workers logged.
 4. Stops the stack and checks the invariants (`verify`).
 """
 
@@ -30,13 +30,14 @@ from benchmarks.soak.verify import (
 )
 from benchmarks.soak.workload import POISON_MARKER, Endpoint, WorkloadShape, plan_workload
 from ingestctl.commands.queue import wait_until_drained
-from ingestctl.dead_letters import UNKNOWN_REASON, DeadLetterQueue
+from ingestctl.dead_letters import DeadLetterQueue
 from ingestctl.local.faults import FaultPlan, read_fault_log
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from ingestctl.resources import configure
 from session_ingest.domain.idempotency import sha256_hex
 from session_ingest.domain.sessions import RESERVED_ATTRIBUTES
 from session_ingest.domain.utc import parse_utc
+from session_ingest.service.request_outcomes import UNKNOWN_REASON
 
 RATE_LIMIT_PER_MINUTE = 1_000_000  # the soak measures faults, not the rate limiter
 # Fault plan fields -> the kind each injected fault is logged as.
@@ -169,7 +170,7 @@ def run_soak(config: SoakConfig, workdir: Path | None = None) -> SoakResult:
 
 def _create_endpoints(stack: LocalStackProcess, endpoints: list[Endpoint]) -> dict[int, tuple[str, str]]:
     with service_pointed_at(stack):
-        from session_ingest.service.endpoints import create_endpoint  # after the stack is up
+        from ingestctl.admin.endpoints import create_endpoint  # after the stack is up
 
         created = {
             endpoint.index: create_endpoint(
@@ -186,7 +187,7 @@ def _queue_url(stack: LocalStackProcess) -> str:
 
 
 def _dead_letters(stack: LocalStackProcess) -> list[DeadLetterView]:
-    """`ingestctl dlq list`: every DLQ message with its recorded reason (outcomes become `failed`)."""
+    """`ingestctl dlq list`: every DLQ message with its recorded reason (read-only)."""
     with service_pointed_at(stack):
         letters = DeadLetterQueue(configure()).inspect()
     return [

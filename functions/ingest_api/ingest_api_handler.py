@@ -25,10 +25,17 @@ from session_ingest.service.http_replies import (
     accepted_reply,
     dry_run_reply,
     error_reply,
+    listing_reply,
     not_found_reply,
     outcome_reply,
 )
-from session_ingest.service.ingest import IngestRequest, accept_payload, dry_run, get_request_outcome
+from session_ingest.service.ingest import (
+    IngestRequest,
+    accept_payload,
+    dry_run,
+    get_request_outcome,
+    list_endpoint_requests,
+)
 
 INGEST_PATH = "/api/webhook/ingest/<endpoint_id>"
 
@@ -103,6 +110,23 @@ def ingest_dry_run(endpoint_id: str) -> Response[Any]:
 def request_outcome(endpoint_id: str, request_id: str) -> Response[Any]:
     authorization = app.current_event.headers.get("authorization")
     return _respond(outcome_reply(get_request_outcome(endpoint_id, request_id, authorization)))
+
+
+@app.get(
+    f"{INGEST_PATH}/requests",
+    operation_id="listRequests",
+    summary="This endpoint's requests, newest first",
+    description=doc.LISTING_DESCRIPTION,
+    responses=doc.LISTING_RESPONSES,
+    tags=doc.TAGS,
+    security=doc.SECURITY,
+)
+def request_listing(endpoint_id: str) -> Response[Any]:
+    event = app.current_event
+    parameters = event.query_string_parameters or {}
+    return _respond(
+        listing_reply(list_endpoint_requests(endpoint_id, event.headers.get("authorization"), parameters))
+    )
 
 
 @app.not_found

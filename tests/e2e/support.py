@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
-from session_ingest.service.endpoints import create_endpoint
 from tests.e2e.conftest import HttpAnswer, http
-from tests.support.openapi_contract import DRY_RUN, INGEST, OUTCOME
+from tests.support.openapi_contract import DRY_RUN, INGEST, LISTING, OUTCOME
 
 # Events of their own, away from the ones test_local_stack.py uses (100-9999).
 _event_ids = itertools.count(20_000)
@@ -34,6 +34,8 @@ class StackEndpoint:
             return self.url
         if operation == DRY_RUN:
             return f"{self.url}/test"
+        if operation == LISTING:
+            return f"{self.url}/requests"
         assert operation == OUTCOME
         return f"{self.url}/requests/{request_id}"
 
@@ -52,7 +54,7 @@ class StackEndpoint:
         bearer = self.token if token is None else token
         if bearer:
             sent["Authorization"] = f"Bearer {bearer}"
-        if content_type is not None and operation != OUTCOME:
+        if content_type is not None and operation not in (OUTCOME, LISTING):
             sent["Content-Type"] = content_type
         method = operation[0].upper()
         return http(method, self.url_for(operation, request_id), body=body, headers=sent)

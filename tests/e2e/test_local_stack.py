@@ -37,7 +37,7 @@ class Endpoint:
         self.organisation = organisation
         self.event_id = event_id
         with service_pointed_at(stack):
-            from session_ingest.service.endpoints import create_endpoint
+            from ingestctl.admin.endpoints import create_endpoint
 
             created = create_endpoint(organisation, event_id, rate_limit_per_minute=rate_limit)
         self.endpoint_id = created["endpoint_id"]
@@ -241,11 +241,24 @@ def test_requests_over_the_endpoints_rate_limit_are_429_with_retry_after(stack: 
 def test_a_poison_message_reaches_the_dead_letter_queue_and_dlq_redrive_brings_it_back(
     stack: LocalStackProcess,
 ) -> None:
-    # Given a message the consumer can never read (an envelope version from the future)
+    # Given a message the consumer can never read (an envelope version from the future), of a request
+    # stored `queued`
     sqs = stack.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="IngestQueue")["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName="IngestDeadLetterQueue")["QueueUrl"]
     request_id = str(uuid.uuid4())
+    stack.client("dynamodb").put_item(
+        TableName="RequestsTable",
+        Item={
+            "pk": {"S": f"REQUEST#{request_id}"},
+            "request_id": {"S": request_id},
+            "endpoint_id": {"S": str(uuid.uuid4())},
+            "status": {"S": "queued"},
+            "accepted_at": {"S": "2026-06-14T12:00:00Z"},
+            "warnings": {"L": []},
+            "errors": {"L": []},
+        },
+    )
     sqs.send_message(
         QueueUrl=queue_url,
         MessageBody=json.dumps({"schema_version": 99, "request_id": request_id}),
@@ -261,6 +274,17 @@ def test_a_poison_message_reaches_the_dead_letter_queue_and_dlq_redrive_brings_i
     # When it has failed the redrive policy's number of receives (1 s visibility timeout here)
     # Then it sits in the dead-letter queue
     assert eventually(dead_letters) == 1
+    # And its request reads failed, with the reason, since its last allowed receive
+    reason = "unsupported envelope schema_version 99"
+    outcome = ingestctl(stack, "requests", "get", request_id)
+    assert (outcome["status"], outcome["errors"]) == ("failed", [f"dead-lettered: {reason}"])
+    # When an operator lists the dead-letter queue twice
+    listed = [ingestctl(stack, "dlq", "list")["messages"] for _ in range(2)]
+    # Then both show the message and its reason, and the outcome is unchanged
+    assert [[(m["request_id"], m["reason"], m["outcome_status"]) for m in one] for one in listed] == [
+        [(request_id, reason, "failed")]
+    ] * 2
+    assert ingestctl(stack, "requests", "get", request_id) == outcome
     # When an operator redrives the dead-letter queue
     ingestctl(stack, "dlq", "redrive")
     # Then it is back on the ingest queue, delivered to the consumer again, and dead-lettered again

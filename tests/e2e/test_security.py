@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import create_token, revoke_token
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from session_ingest.adapters.endpoint_store import EndpointStore
 from session_ingest.domain.tokens import issue_token
-from session_ingest.service.endpoints import create_token, revoke_token
 from tests.e2e.conftest import eventually
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
-from tests.support.openapi_contract import DRY_RUN, INGEST, OPERATIONS, OUTCOME, assert_documented
+from tests.support.openapi_contract import DRY_RUN, INGEST, LISTING, OPERATIONS, OUTCOME, assert_documented
 from tests.support.secret_guard import SecretGuard
 from tests.unit.domain.test_css import UNSAFE_DECLARATIONS
 from tests.unit.domain.test_urls import SCRIPT_SCHEMES
@@ -48,7 +48,7 @@ def _scan(stack: LocalStackProcess, table: str) -> list[dict[str, Any]]:
 
 
 def _send(endpoint: StackEndpoint, operation: tuple[str, str], token: str, request_id: str = "") -> Any:
-    body = None if operation == OUTCOME else json.dumps(SESSION).encode()
+    body = None if operation in (OUTCOME, LISTING) else json.dumps(SESSION).encode()
     answer = endpoint.send(operation, body, token=token, request_id=request_id)
     assert_documented(operation, answer.status, headers_of(answer), answer.body)
     return answer
@@ -79,7 +79,7 @@ def test_token_secrets_are_stored_only_as_their_sha256_hash(stack: LocalStackPro
         assert stored[token_id] == hashlib.sha256(secret.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=["ingest", "dry run", "outcome"])
+@pytest.mark.parametrize("operation", OPERATIONS, ids=["ingest", "dry run", "outcome", "listing"])
 def test_a_token_of_one_endpoint_opens_nothing_of_another(
     alpha: StackEndpoint, beta: StackEndpoint, operation: tuple[str, str]
 ) -> None:

@@ -1,5 +1,6 @@
 """A poison message through the real queue: fails alone, reaches the DLQ after maxReceiveCount with its
-reason recorded, shows in `ingestctl dlq list` (outcome failed) and comes back with `dlq redrive`."""
+outcome failed (dead-lettered, with the reason) by the consumer's last receive, shows in the read-only
+`ingestctl dlq list` and comes back with `dlq redrive`."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def _ingestctl(*args: str) -> dict[str, Any]:
     return parsed
 
 
+def _without_receive_counts(listed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in m.items() if k != "receive_count"} for m in listed["messages"]]
+
+
 def _send_poison(queue_url: str) -> str:
     """A truncated body for a request the API queued (its outcome item exists)."""
     poison = make_envelope({"name": "never readable"}, request_id="poison-request")
@@ -85,19 +90,23 @@ def test_a_poison_message_fails_alone_then_reaches_the_dlq_and_redrive_brings_it
     assert [len(r["batchItemFailures"]) for r in rounds] == [1] * MAX_RECEIVES
     assert len(stored_sessions()) == 9
     assert (_depth(ingest_url), _depth(dlq_url)) == (0, 1)
-    assert outcome(poison_request)["status"] == "queued"
-    assert outcome(poison_request)["delivery_attempts"] == MAX_RECEIVES
+    # And the last receive's failure made the outcome failed, dead-lettered, with the reason
+    stored = outcome(poison_request)
+    assert stored["delivery_attempts"] == MAX_RECEIVES
+    assert (stored["status"], stored["failure_kind"]) == ("failed", "dead_lettered")
+    assert stored["errors"] == [f"dead-lettered: {stored['last_error']}"]
+    assert stored["last_error"].startswith("body is not JSON")
 
-    # When an operator lists the DLQ
+    # When an operator lists the DLQ, twice
     listed = _ingestctl("dlq", "list")
-    # Then it shows the request and the recorded reason, and the outcome now says failed
+    listed_again = _ingestctl("dlq", "list")
+    # Then it shows the request, the recorded reason and the outcome, and changes nothing
     (message,) = listed["messages"]
     assert message["request_id"] == poison_request
-    assert message["reason"].startswith("body is not JSON")
+    assert message["reason"] == stored["last_error"]
     assert message["outcome_status"] == "failed"
-    stored = outcome(poison_request)
-    assert stored["status"] == "failed"
-    assert stored["errors"] == [f"dead-lettered: {message['reason']}"]
+    assert _without_receive_counts(listed_again) == _without_receive_counts(listed)  # a peek is a receive
+    assert outcome(poison_request) == stored
     assert _depth(dlq_url) == 1  # listing leaves the message where it is
 
     # When the operator redrives the DLQ

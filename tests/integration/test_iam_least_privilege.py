@@ -1,8 +1,8 @@
 """Each function's IAM role in template.yaml allows exactly the AWS calls its code makes.
 
 Both handlers are driven through their main paths against moto (accept, idempotent replay and
-conflict, dry run with match lookups, outcome lookup, rejected token, rate limit, create, update,
-duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
+conflict, dry run with match lookups, outcome lookup, request listing, rejected token, rate limit, create,
+update, duplicate uid, unknown location, redelivery) while botocore reports every call. Each call becomes the
 IAM action(s) and resource CloudFormation would authorise (transactions per item, queries per index),
 and is checked against the role's statements. The reverse is checked too: every grant is used by some
 path, so a permission cannot outlive the code that needed it.
@@ -19,11 +19,11 @@ import pytest
 from botocore.stub import Stubber
 
 import ingest_consumer_handler
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources, resolved_resources
 from session_ingest.adapters.aws import client
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import build_ingest_dependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.integration.ingest_api.conftest import START
 from tests.support.consumer import locations, sqs_event, sqs_record, stored_sessions
 from tests.support.ingest_api import ApiClient, FakeClock, LambdaContextStub
@@ -192,6 +192,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources) -> None:
         assert api.post({"session": {"name": "Other", "location_resource_id": 999}}).status == 200
         assert api.post({"session": {"name": "Here", "location_resource_id": location["id"]}}).status == 200
         assert api.get_outcome(created.body["request_id"]).status == 200
+        assert api.list_requests(status="queued", limit="1").status == 200
         assert api.post({"session": {"name": "x"}}, token="not-a-token").status == 401
         # the queue refuses the message: the idempotency claim is released, the client told to retry
         with Stubber(client("sqs")) as refusing_queue:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
+from ingestctl.admin import sessions as uid_lookup
 from ingestctl.cli import app
 from ingestctl.local.template import CreatedResources
+from session_ingest.adapters.aws import client
 from tests.support.consumer import EVENT_ID, accept_and_deliver, at, make_envelope
 
 runner = CliRunner()
@@ -82,3 +85,95 @@ def test_sessions_get_of_an_unknown_resource_id_fails_on_stderr(aws: CreatedReso
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "acme/session/404" in result.stderr
+
+
+SECOND = "acme/session/2"
+
+
+def test_sessions_find_lists_both_holders_of_a_duplicate_uid(aws: CreatedResources) -> None:
+    # Given session 1 holding uid U, then session 2 given U by resource id (a duplicate, rule 4)
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    accept_and_deliver(make_envelope({"name": "two"}))
+    accept_and_deliver(
+        make_envelope({"resource_id": "acme/session/2", "organisation_uid": "U"}, accepted_at=at(1))
+    )
+    # When the operator looks the uid up
+    found = _ingestctl("sessions", "find", "--event-id", str(EVENT_ID), "--uid", "U")
+    # Then both sessions are listed, and the one uid-only payloads update (the first holder) is named
+    assert (found["count"], found["organisation_uid"]) == (2, "U")
+    assert [s["resource_id"] for s in found["sessions"]] == ["acme/session/1", "acme/session/2"]
+    assert found["matched_by_uid"] == "acme/session/1"
+    assert all("pk" not in s and "event_organisation_uid" not in s for s in found["sessions"])
+
+
+def test_sessions_find_leaves_out_a_session_that_gave_the_uid_up(aws: CreatedResources) -> None:
+    # Given sessions 1 and 2 both holding U, then session 2 moved to uid V
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    accept_and_deliver(make_envelope({"name": "two"}))
+    accept_and_deliver(
+        make_envelope({"resource_id": "acme/session/2", "organisation_uid": "U"}, accepted_at=at(1))
+    )
+    accept_and_deliver(
+        make_envelope({"resource_id": "acme/session/2", "organisation_uid": "V"}, accepted_at=at(2))
+    )
+    # When U is looked up
+    found = _ingestctl("sessions", "find", "--event-id", str(EVENT_ID), "--uid", "U")
+    # Then only session 1 holds it
+    assert [s["resource_id"] for s in found["sessions"]] == ["acme/session/1"]
+
+
+def test_sessions_find_of_an_unknown_uid_is_an_empty_answer(aws: CreatedResources) -> None:
+    # Given a session with another uid, and one in another event with the same uid
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    accept_and_deliver(make_envelope({"organisation_uid": "W", "name": "elsewhere"}, event_id=7))
+    # When uid W is looked up in event 42
+    found = _ingestctl("sessions", "find", "--event-id", str(EVENT_ID), "--uid", "W")
+    # Then nothing is found, which is not an error
+    assert (found["count"], found["sessions"], found["matched_by_uid"]) == (0, [], None)
+
+
+def test_sessions_find_queries_the_uid_index_and_never_scans(
+    aws: CreatedResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored session, and every DynamoDB call recorded
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    calls: list[tuple[str, str | None]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, params.get("IndexName")))
+
+    def recording_client(name: str) -> Any:
+        shared = client(name)
+        shared.meta.events.register("before-parameter-build.dynamodb", record, unique_id="find-test")
+        return shared
+
+    monkeypatch.setattr(uid_lookup, "client", recording_client)
+    # When the uid is looked up
+    _ingestctl("sessions", "find", "--event-id", str(EVENT_ID), "--uid", "U")
+    # Then it is one Query of OrganisationUidIndex and one consistent batch read, never a scan
+    assert calls == [("Query", "OrganisationUidIndex"), ("BatchGetItem", None)]
+
+
+def test_every_table_view_prints_a_table_for_people(aws: CreatedResources) -> None:
+    # Given a stored session, a location and an endpoint
+    accept_and_deliver(make_envelope({"organisation_uid": "U", "name": "one"}))
+    _ingestctl("location", "create", "--org", "acme", "--event-id", str(EVENT_ID), "--name", "Hall A")
+    endpoint_id = _ingestctl("endpoint", "create", "--org", "acme", "--event-id", str(EVENT_ID))[
+        "endpoint_id"
+    ]
+    event = str(EVENT_ID)
+    views = {
+        ("endpoint", "list"): "1 endpoints",
+        ("sessions", "list", "--event-id", event): "1 sessions",
+        ("sessions", "find", "--event-id", event, "--uid", "U"): "uid-only payloads update acme/session/1",
+        ("location", "list", "--event-id", event): "1 locations",
+        ("requests", "list", "--endpoint-id", endpoint_id): "0 requests",
+        ("dlq", "list"): "0 dead-lettered messages",
+    }
+    for args, title in views.items():
+        # When each listing is asked for as a table
+        result = runner.invoke(app, [*args, "--table"])
+        # Then it prints its titled table, not JSON
+        assert result.exit_code == 0, (args, result.output)
+        assert title in " ".join(result.stdout.split()), (args, result.stdout)
+        assert not result.stdout.lstrip().startswith(("{", "["))

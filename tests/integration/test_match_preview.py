@@ -10,9 +10,9 @@ import pytest
 from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
 from session_ingest.domain.models import EndpointConfig
-from session_ingest.service.matching import preview_match
+from session_ingest.service.match_preview import preview_match
 from session_ingest.settings import get_settings
-from tests.support.consumer import ENDPOINT_ID, EVENT_ID, ORG, accept_and_deliver, make_envelope
+from tests.support.consumer import ENDPOINT_ID, EVENT_ID, ORG, accept_and_deliver, make_envelope, sessions
 
 ENDPOINT = EndpointConfig(
     endpoint_id=ENDPOINT_ID, organisation=ORG, event_id=EVENT_ID, created_at=datetime.now(UTC)
@@ -57,19 +57,19 @@ def test_the_preview_reports_what_the_consumer_would_match(
 ) -> None:
     # Given session acme/session/1 holding uid U  # When a record is previewed
     # Then the preview names the rule and session the consumer would use
-    assert preview_match(ENDPOINT, record) == expected
+    assert preview_match(sessions(), ENDPOINT, record).model_dump() == expected
 
 
 def test_the_preview_writes_nothing(one_session: None) -> None:
     # Given the sessions table as the consumer left it
     before = _table_items()
     # When records that would create and update are previewed
-    preview_match(ENDPOINT, {"organisation_uid": "brand-new", "name": "x"})
-    preview_match(ENDPOINT, {"organisation_uid": "U", "name": "y"})
+    preview_match(sessions(), ENDPOINT, {"organisation_uid": "brand-new", "name": "x"})
+    preview_match(sessions(), ENDPOINT, {"organisation_uid": "U", "name": "y"})
     # Then nothing changed, not even the session counter
     assert _table_items() == before
 
 
 def test_the_preview_refuses_another_organisations_resource_id(one_session: None) -> None:
     with pytest.raises(ValueError, match="another organisation"):
-        preview_match(ENDPOINT, {"resource_id": "other/session/1"})
+        preview_match(sessions(), ENDPOINT, {"resource_id": "other/session/1"})

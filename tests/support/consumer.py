@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ingestctl.admin.locations import LocationsRepository
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.dynamodb_items import to_item
-from session_ingest.adapters.locations import LocationsRepository
-from session_ingest.adapters.request_outcomes import RequestOutcomes
+from session_ingest.adapters.dynamodb_items import from_item, to_item
+from session_ingest.adapters.request_ledger import RequestLedger, request_key
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.domain.models import EndpointType, IngestWarning
 from session_ingest.domain.utc import format_utc
@@ -115,8 +115,8 @@ def locations() -> LocationsRepository:
     return LocationsRepository(get_settings().sessions_table)
 
 
-def outcomes() -> RequestOutcomes:
-    return RequestOutcomes(get_settings().requests_table)
+def outcomes() -> RequestLedger:
+    return RequestLedger(get_settings().requests_table)
 
 
 def stored_sessions(event_id: int = EVENT_ID) -> list[dict[str, Any]]:
@@ -124,9 +124,14 @@ def stored_sessions(event_id: int = EVENT_ID) -> list[dict[str, Any]]:
 
 
 def outcome(request_id: str) -> dict[str, Any]:
-    item = outcomes().get(request_id)
+    """The stored outcome item as plain values (every attribute, as DynamoDB holds it)."""
+    item = (
+        client("dynamodb")
+        .get_item(TableName=get_settings().requests_table, Key=request_key(request_id), ConsistentRead=True)
+        .get("Item")
+    )
     assert item is not None, f"no outcome for {request_id}"
-    return item
+    return from_item(item)
 
 
 class FakeLambdaContext:

@@ -70,6 +70,7 @@ def rest_event(
     body: str | None = None,
     is_base64_encoded: bool = False,
     request_id: str | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event for one request."""
     event = copy.deepcopy(_EVENT_TEMPLATE)
@@ -83,6 +84,9 @@ def rest_event(
         body=body,
         isBase64Encoded=is_base64_encoded,
     )
+    if query:
+        event["queryStringParameters"] = dict(query)
+        event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
     context = event["requestContext"]
     context.update(resourcePath=resource, httpMethod=method, path=f"/Prod{path}")
     context["requestId"] = request_id or str(uuid.uuid4())
@@ -174,6 +178,22 @@ class ApiClient:
                 resource="/api/webhook/ingest/{endpoint_id}/requests/{request_id}",
                 path_parameters={"endpoint_id": endpoint_id, "request_id": request_id},
                 headers=self._headers(self.token if token is _UNSET else token, None, {}),
+            )
+        )
+
+    def list_requests(
+        self, *, token: str | None = _UNSET, endpoint_id: str | None = None, **query: str
+    ) -> HttpResult:
+        """`GET …/{endpoint_id}/requests` with these query parameters (status, since, limit, cursor)."""
+        endpoint_id = endpoint_id or self.endpoint_id
+        return invoke(
+            rest_event(
+                "GET",
+                f"/api/webhook/ingest/{endpoint_id}/requests",
+                resource="/api/webhook/ingest/{endpoint_id}/requests",
+                path_parameters={"endpoint_id": endpoint_id},
+                headers=self._headers(self.token if token is _UNSET else token, None, {}),
+                query=query,
             )
         )
 

@@ -19,7 +19,8 @@ from ingestctl.openapi import DOCUMENT_PATH
 INGEST = ("post", "/api/webhook/ingest/{endpoint_id}")
 DRY_RUN = ("post", "/api/webhook/ingest/{endpoint_id}/test")
 OUTCOME = ("get", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}")
-OPERATIONS = (INGEST, DRY_RUN, OUTCOME)
+LISTING = ("get", "/api/webhook/ingest/{endpoint_id}/requests")
+OPERATIONS = (INGEST, DRY_RUN, OUTCOME, LISTING)
 
 
 @functools.cache

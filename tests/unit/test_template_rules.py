@@ -79,16 +79,17 @@ def test_the_consumer_reports_partial_batch_failures() -> None:
     assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_the_api_serves_exactly_the_three_routes_of_spec_4() -> None:
+def test_the_api_serves_exactly_the_routes_of_the_contract() -> None:
     # Given the API function's events
     events = RESOURCES["IngestApiFunction"]["Properties"]["Events"].values()
     # When the routes are listed
     routes = {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]) for event in events}
-    # Then they are SPEC §4's, on the explicit REST API
+    # Then they are SPEC §4's and the request listing of contract §9, on the explicit REST API
     assert routes == {
         ("POST", "/api/webhook/ingest/{endpoint_id}"),
         ("POST", "/api/webhook/ingest/{endpoint_id}/test"),
         ("GET", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}"),
+        ("GET", "/api/webhook/ingest/{endpoint_id}/requests"),
     }
     assert all(event["Properties"]["RestApiId"] == {"Ref": "IngestApi"} for event in events)
 

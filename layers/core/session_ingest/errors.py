@@ -93,6 +93,23 @@ class InvalidMapping(Exception):
         return self.reason
 
 
+# -- stores ---------------------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """A DynamoDB call did not do what was asked. Adapters raise these instead of botocore's errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The store did not take the call (throttling past retries, an outage, contention past retries):
+    worth retrying later."""
+
+
+class WriteRejected(StoreError):
+    """The store refused the write as invalid (e.g. an item over DynamoDB's size limit): retrying the
+    same write can never succeed."""
+
+
 # -- consumer ---------------------------------------------------------------------------------------------
 
 
@@ -119,3 +136,12 @@ class TransientFailure(ProcessingError):
 
 class WriteConflict(TransientFailure):
     """Concurrent writers kept winning the optimistic-lock race past the bounded retries."""
+
+
+class InvalidListingQuery(IngestError, ValueError):
+    """A listing parameter (status, since, limit, cursor) that cannot be used: a 400 `invalid_query`."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message

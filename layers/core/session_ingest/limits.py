@@ -53,3 +53,10 @@ MAX_WARNINGS_PER_RECORD = 50
 MAX_WRITE_ATTEMPTS = 5
 WRITE_RETRY_BASE_SECONDS = 0.02
 WRITE_RETRY_MAX_SECONDS = 0.5
+
+# Listing an endpoint's requests (contract §9): page sizes, and how many index pages one listing call
+# may read to fill a page when a status filter skips requests (it then returns a short page and a cursor).
+DEFAULT_REQUESTS_PAGE = 25
+MAX_REQUESTS_PAGE = 100
+MAX_LISTING_READS = 5
+MAX_CURSOR_CHARS = 512

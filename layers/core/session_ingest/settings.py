@@ -20,6 +20,9 @@ class Settings(BaseModel):
     # Only the operator CLI needs the DLQ; the Lambdas never read it.
     dead_letter_queue_url: str | None = None
     config_cache_seconds: int = Field(default=limits.CONFIG_CACHE_SECONDS, ge=0, lt=60)
+    # The ingest queue's maxReceiveCount (template.yaml RedrivePolicy): the consumer dead-letters a
+    # request whose message fails on that receive. Unset: the consumer cannot tell its last receive.
+    max_receive_count: int | None = Field(default=None, ge=1)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -1,9 +1,10 @@
-"""Inspect and redrive the ingest dead-letter queue, keeping request outcomes truthful.
+"""Inspect and redrive the ingest dead-letter queue: the SQS side of the operator's DLQ commands.
 
-Listing marks each dead-lettered request's outcome `failed` ("dead-lettered: <reason>", the reason the
-consumer recorded on its last failed delivery), so `GET …/requests/{id}` stops saying `queued` for a
-message nobody will process. Redriving sets those outcomes back to `queued` *before* each message is sent
-to the ingest queue again (the consumer only finalises `queued` outcomes), then deletes it from the DLQ.
+Listing changes nothing: it shows each message with the reason and outcome the consumer recorded (the
+consumer marks an outcome failed, `dead_lettered`, when a message fails on its last allowed receive).
+Redriving sets those outcomes back to `queued` *before* each message is sent to the ingest queue again
+(the consumer only finalises `queued` outcomes), then deletes it from the DLQ. Which outcome moves, and
+when, is decided in `service.request_outcomes`.
 
 Redrive copies messages (receive, send, delete) rather than SQS StartMessageMoveTask: the outcome of each
 message must be reset individually before it is moved, and moto (the local stack) has no move tasks.
@@ -12,21 +13,21 @@ message must be reset individually before it is moved, and moto (the local stack
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from session_ingest.adapters.aws import client
-from session_ingest.adapters.request_outcomes import RequestOutcomes
+from session_ingest.adapters.request_ledger import RequestLedger
 from session_ingest.envelope import REQUEST_ID_ATTRIBUTE
+from session_ingest.service.request_outcomes import dead_letter_reason, requeue_for_redrive
 from session_ingest.settings import Settings
 
 # While listing, messages are hidden this long so one pass sees each once; then made visible again.
 PEEK_VISIBILITY_SECONDS = 30
 REDRIVE_VISIBILITY_SECONDS = 60
 SQS_BATCH = 10
-UNKNOWN_REASON = "no failure reason was recorded"
 
 
 @dataclass(frozen=True)
@@ -96,25 +97,27 @@ class DeadLetterQueue:
             raise ValueError("the dead-letter queue URL is not configured (DEAD_LETTER_QUEUE_URL)")
         self.queue_url = settings.dead_letter_queue_url
         self.ingest_queue_url = settings.ingest_queue_url
-        self.outcomes = RequestOutcomes(settings.requests_table)
+        self.ledger = RequestLedger(settings.requests_table)
 
     def inspect(self) -> list[DeadLetter]:
-        """Every message in the DLQ, with its recorded reason; marks their outcomes failed."""
+        """Every message in the DLQ, with its recorded reason and outcome (read-only)."""
         seen: dict[str, dict[str, Any]] = {}
         for batch in _receive_batches(self.queue_url, PEEK_VISIBILITY_SECONDS):
             seen.update((message["MessageId"], message) for message in batch)
         self._release([message["ReceiptHandle"] for message in seen.values()])
         return [self._describe(message) for message in seen.values()]
 
-    def redrive(self) -> list[dict[str, Any]]:
-        """Move every DLQ message back to the ingest queue, resetting its outcome to `queued` first."""
+    def redrive(self, on_moved: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """Move every DLQ message back to the ingest queue, resetting its outcome to `queued` first.
+
+        `on_moved` hears the running count after each batch (the CLI's progress bar)."""
         sqs = client("sqs")
         moved: list[dict[str, Any]] = []
         for batch in _receive_batches(self.queue_url, REDRIVE_VISIBILITY_SECONDS):
             for message in batch:
                 request_id = _request_id(message)
                 if request_id is not None:
-                    self.outcomes.requeue(request_id)
+                    requeue_for_redrive(self.ledger, request_id)
             entries = [
                 {
                     "Id": str(index),
@@ -140,27 +143,21 @@ class DeadLetterQueue:
                 )
             if sent.get("Failed"):
                 raise RuntimeError(f"could not send {len(sent['Failed'])} message(s) back: {sent['Failed']}")
+            if on_moved is not None:
+                on_moved(len(moved))
         return moved
 
     def _describe(self, message: dict[str, Any]) -> DeadLetter:
         request_id = _request_id(message)
-        stored = self.outcomes.get(request_id) if request_id else None
-        reason = str((stored or {}).get("last_error") or UNKNOWN_REASON)
-        status = (stored or {}).get("status")
-        if (
-            request_id is not None
-            and stored is not None
-            and self.outcomes.mark_dead_lettered(request_id, reason, datetime.now(UTC))
-        ):
-            status = "failed"
+        stored = self.ledger.get(request_id) if request_id else None
         return DeadLetter(
             message_id=message["MessageId"],
             request_id=request_id,
-            endpoint_id=(stored or {}).get("endpoint_id") or _body(message).get("endpoint_id"),
-            reason=reason,
+            endpoint_id=stored.endpoint_id if stored is not None else _body(message).get("endpoint_id"),
+            reason=dead_letter_reason(stored),
             receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
             sent_at=_sent_at(message),
-            outcome_status=status,
+            outcome_status=None if stored is None else stored.status.value,
         )
 
     def _release(self, receipt_handles: list[str]) -> None:

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server, ServerVariable, Tag
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ingestctl.local.template import TEMPLATE_PATH
 from session_ingest.service import api_routes
-from session_ingest.service.api_schemas import COMPONENT_MODELS
+from session_ingest.service.api_schemas import COMPONENT_MODELS, REQUEST_SCHEMAS
 
 DOCUMENT_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
 TITLE = "Session ingest API"
@@ -78,13 +78,27 @@ def _deployed_server() -> Server:
     )
 
 
+class _ComponentNames(GenerateJsonSchema):
+    """Response models are `…Reply` in Python (beside the errors of the same name); not in the document."""
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(name).removesuffix(_REPLY_SUFFIX)
+
+
+_REPLY_SUFFIX = "Reply"
+
+
 def component_schemas() -> dict[str, Any]:
-    """JSON Schemas of every body model, nested models included, keyed by component name."""
+    """JSON Schemas of every body, nested models included, keyed by component name."""
     _, top = models_json_schema(
-        [(model, "validation") for model in COMPONENT_MODELS], ref_template=_REF_PREFIX + "{model}"
+        [(model, "validation") for model in COMPONENT_MODELS],
+        ref_template=_REF_PREFIX + "{model}",
+        schema_generator=_ComponentNames,
     )
     schemas: dict[str, Any] = top.get("$defs", {})
-    return dict(sorted(schemas.items()))
+    for schema in schemas.values():
+        schema["title"] = schema["title"].removesuffix(_REPLY_SUFFIX)
+    return dict(sorted({**schemas, **REQUEST_SCHEMAS}.items()))
 
 
 def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:

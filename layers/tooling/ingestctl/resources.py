@@ -8,9 +8,17 @@ only AWS_ENDPOINT_URL pointing at `ingestctl local up` every command works witho
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from pydantic import ValidationError
 
 from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.settings import Settings, get_settings
+
+
+class ResourcesUnknown(Exception):
+    """The service's tables and queues cannot be named (a stack without the outputs, bad settings)."""
+
 
 # Stack output name -> environment variable / Settings field.
 STACK_OUTPUTS = {
@@ -28,10 +36,19 @@ LOCAL_TABLE_NAMES = {
 LOCAL_QUEUE_NAMES = {"INGEST_QUEUE_URL": "IngestQueue", "DEAD_LETTER_QUEUE_URL": "IngestDeadLetterQueue"}
 
 
+def stack_description(stack_name: str) -> dict[str, Any]:
+    """The deployed stack as DescribeStacks gives it (outputs, parameters)."""
+    stack: dict[str, Any] = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    return stack
+
+
 def _stack_outputs(stack_name: str) -> dict[str, str]:
-    stack = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    stack = stack_description(stack_name)
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
-    return {env: outputs[key] for key, env in STACK_OUTPUTS.items() if key in outputs}
+    found = {env: outputs[key] for key, env in STACK_OUTPUTS.items() if key in outputs}
+    if not found:
+        raise ResourcesUnknown(f"stack {stack_name} has none of the outputs {', '.join(STACK_OUTPUTS)}")
+    return found
 
 
 def _local_defaults(missing: set[str]) -> dict[str, str]:
@@ -53,4 +70,8 @@ def configure(stack_name: str | None = None) -> Settings:
         os.environ.update(_local_defaults(missing))
     reset_clients()
     get_settings.cache_clear()
-    return get_settings()
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        raise ResourcesUnknown(f"invalid resource settings ({problems})") from error

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest.service import ingest as ingest_service
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
-from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint
 from tests.support.ingest_api import ApiClient, FakeClock
 
 # Five seconds into a rate window, so every test knows its window and its reset time (55 s).

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingestctl.cli import app
+from ingestctl.commands.failures import EXIT_BAD_INPUT
 from ingestctl.local.template import CreatedResources
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient
@@ -81,8 +82,8 @@ def test_a_bad_mapping_file_is_an_error_on_stderr(
     code, stdout, stderr = run(
         "endpoint", "create", "--org", "acme", "--event-id", "7", "--mapping", str(mapping)
     )
-    # Then nothing is created, and stderr says why
-    assert code == 1
+    # Then nothing is created, stderr says why, and the exit code is bad input's (README exit codes)
+    assert code == EXIT_BAD_INPUT
     assert stdout == ""
     assert message in stderr
     assert run("endpoint", "list")[1] == []
@@ -94,8 +95,8 @@ def test_an_invalid_json_schema_is_refused(aws: CreatedResources, tmp_path: Path
     schema.write_text(json.dumps({"type": "no-such-type"}))
     # When an endpoint is created with it
     code, _, stderr = run("endpoint", "create", "--org", "acme", "--event-id", "7", "--schema", str(schema))
-    # Then it is refused
-    assert code == 1
+    # Then it is refused as bad input
+    assert code == EXIT_BAD_INPUT
     assert "invalid JSON Schema" in stderr
 
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.process import QueueMessage, process_message
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
@@ -20,11 +20,11 @@ from tests.support.ingest_api import ApiClient
 class RecordingPreviewer:
     """Stands in for the consumer's read-only lookup (wired by the lead) and records what it was asked."""
 
-    def __init__(self, preview: MatchPreview) -> None:
+    def __init__(self, preview: DryRunMatch) -> None:
         self.preview = preview
         self.calls: list[tuple[EndpointConfig, dict[str, Any]]] = []
 
-    def __call__(self, config: EndpointConfig, record: dict[str, Any]) -> MatchPreview:
+    def __call__(self, config: EndpointConfig, record: dict[str, Any]) -> DryRunMatch:
         self.calls.append((config, record))
         return self.preview
 
@@ -32,7 +32,7 @@ class RecordingPreviewer:
 @pytest.fixture
 def previewer(deps: IngestDependencies) -> RecordingPreviewer:
     recording = RecordingPreviewer(
-        MatchPreview(action="update", by="resource_id", resource_id="acme/session/9001")
+        DryRunMatch(action="update", by="resource_id", resource_id="acme/session/9001")
     )
     deps.preview_match = recording
     return recording

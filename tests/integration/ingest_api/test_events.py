@@ -33,6 +33,7 @@ EXPECTED_STATUS = {
     "dry_run.json": 200,
     "request_status.json": 200,
     "request_status_unknown.json": 404,
+    "request_listing.json": 200,
 }
 
 
@@ -78,7 +79,7 @@ def test_a_sample_event_gets_its_status(
     config = _seed_sample_endpoint(clock)
     if name == "rate_limited.json":
         _fill_rate_window(config, clock, aws)
-    if name == "request_status.json":
+    if name in ("request_status.json", "request_listing.json"):
         assert invoke(load_event("ingest_api/accepted.json")).status == 200
     # When the event is driven through the handler
     result = invoke(load_event(f"ingest_api/{name}"))
@@ -99,6 +100,19 @@ def test_the_status_lookup_event_reads_the_request_the_accepted_event_creates(
     result: Any = invoke(load_event("ingest_api/request_status.json"))
     # Then it reports that request, queued
     assert (result.body["request_id"], result.body["status"]) == (accepted.body["request_id"], "queued")
+
+
+def test_the_listing_event_lists_the_request_the_accepted_event_creates(
+    deps: IngestDependencies, clock: FakeClock
+) -> None:
+    # Given the sample endpoint and the sample accepted request
+    _seed_sample_endpoint(clock)
+    accepted = invoke(load_event("ingest_api/accepted.json"))
+    # When the sample listing (status=queued) runs
+    result: Any = invoke(load_event("ingest_api/request_listing.json"))
+    # Then it lists that request, with no further page
+    assert [outcome["request_id"] for outcome in result.body["requests"]] == [accepted.body["request_id"]]
+    assert result.body["next"] is None
 
 
 def test_the_oversize_event_is_one_byte_over_the_limit() -> None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ingestctl.local.template import CreatedResources
 from session_ingest.adapters.aws import client
+from session_ingest.errors import StoreUnavailable
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.ingest import NOT_QUEUED_REASON
+from session_ingest.service.request_outcomes import NOT_QUEUED_REASON
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient
@@ -47,6 +47,7 @@ def test_a_failed_send_is_a_503_and_the_request_is_marked_not_queued(
     [item] = [item for pk, item in requests_table_items(aws).items() if pk.startswith("REQUEST#")]
     assert item["status"] == {"S": "failed"}
     assert item["errors"] == {"L": [{"S": NOT_QUEUED_REASON}]}
+    assert item["failure_kind"] == {"S": "not_queued"}
     failing_sqs.deactivate()
     assert queue.drain() == []
 
@@ -105,9 +106,9 @@ def test_an_unconfirmed_claim_after_a_successful_send_still_answers_200(
 ) -> None:
     # Given the idempotency claim cannot be confirmed after the message was queued
     def refuse(*_: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "UpdateItem")
+        raise StoreUnavailable("InternalServerError: boom")
 
-    monkeypatch.setattr(deps.requests, "confirm_claim", refuse)
+    monkeypatch.setattr(deps.ledger, "confirm_claim", refuse)
     # When a request with a key is posted
     result = api.post(reference_session_payload(), idempotency_key="order-9")
     # Then the answer follows the queue: the message is there, so 200
@@ -122,7 +123,7 @@ def test_an_unexpected_error_is_a_500_telling_the_client_to_retry(
     def broken(*_: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(deps.requests, "record_accepted", broken)
+    monkeypatch.setattr(deps.ledger, "new_request", broken)
     # When a valid payload is posted
     result = api.post(reference_session_payload())
     # Then the answer is a 500 in the API's shape

@@ -9,14 +9,15 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.idempotency import IdempotencyClaim, sha256_hex
-from session_ingest.domain.models import RequestOutcome, RequestStatus
+from session_ingest.domain.models import RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
-from session_ingest.service.ingest import NOT_QUEUED_REASON
+from session_ingest.service.ingest import stage_acceptance
+from session_ingest.service.request_outcomes import fail_not_queued
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient, FakeClock
@@ -105,14 +106,14 @@ def _claim_left_by_a_request_that_died(
     """Store what a Lambda writes before sending to SQS, then 'die' before sending."""
     request_id = str(uuid.uuid4())
     claim = IdempotencyClaim(api.endpoint_id, sha256_hex("order-1"), sha256_hex(BODY), request_id)
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=request_id,
         endpoint_id=api.endpoint_id,
         status=RequestStatus.QUEUED,
         accepted_at=clock.now(),
     )
     window = RateWindow.containing(api.endpoint_id, 120, clock.now().timestamp())
-    deps.requests.record_accepted(outcome, window, claim, clock.now())
+    stage_acceptance(deps, outcome, window, claim).commit()
     return claim
 
 
@@ -144,7 +145,7 @@ def test_a_request_that_died_before_queuing_is_finished_under_its_own_id(
     assert result.body["request_id"] == dead.request_id
     (message,) = queue.bodies()
     assert message["request_id"] == dead.request_id
-    stored = deps.requests.get_outcome(dead.request_id)
+    stored = deps.ledger.get(dead.request_id)
     assert stored is not None
     assert datetime.fromisoformat(message["accepted_at"]) == stored.accepted_at
     # And a further repeat replays it without queuing anything
@@ -194,14 +195,14 @@ def test_a_request_whose_send_failed_is_queued_again_under_its_own_id(
 ) -> None:
     # Given a request whose send failed and was recorded, but whose key could not be released
     dead = _claim_left_by_a_request_that_died(deps, api, clock)
-    deps.requests.mark_not_queued(dead.request_id, NOT_QUEUED_REASON)
+    fail_not_queued(deps.ledger, dead.request_id)
     # When the client retries after the in-flight period
     clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
     result = api.post(BODY, idempotency_key="order-1")
     # Then that request is queued after all, and its outcome says queued again
     assert result.body["request_id"] == dead.request_id
     assert [body["request_id"] for body in queue.bodies()] == [dead.request_id]
-    reopened = deps.requests.get_outcome(dead.request_id)
+    reopened = deps.ledger.get(dead.request_id)
     assert reopened is not None
     assert reopened.status is RequestStatus.QUEUED
 

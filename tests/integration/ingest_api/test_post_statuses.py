@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from ingestctl.admin.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.domain.rate_limit import RateWindow
-from session_ingest.service.endpoints import CreatedEndpoint, create_endpoint, set_endpoint_enabled
 from tests.fixtures import reference_session_payload
 from tests.integration.ingest_api.conftest import START, QueueReader, requests_table_items
 from tests.support.ingest_api import ApiClient, FakeClock
@@ -256,6 +256,28 @@ def test_an_invalid_field_is_a_422_with_details(api: ApiClient, queue: QueueRead
     assert result.body["errors"] == VALIDATION_MESSAGE
     assert [detail["field"] for detail in result.body["details"]] == ["start_time"]
     assert result.body["details"][0]["message"]
+    assert queue.drain() == []
+
+
+UNSAFE_PROMO_LOGOS = [
+    "javascript:alert(1)",
+    "data:image/svg+xml,<svg/onload=alert(1)>",
+    '"><img/src=x/onerror=alert(1)>',
+]
+
+
+@pytest.mark.parametrize("logo", UNSAFE_PROMO_LOGOS)
+def test_a_promo_logo_that_is_not_an_image_url_is_a_422_naming_it(
+    api: ApiClient, queue: QueueReader, logo: str
+) -> None:
+    # Given a payload whose promo logo is a script, an SVG data URL or markup (issue 12 finding 4)
+    payload = reference_session_payload()
+    payload["session"]["eventapp_promo_logo"] = logo
+    # When it is posted
+    result = api.post(payload)
+    # Then it is refused with a details entry for the logo, and nothing is queued
+    assert (result.status, result.body["error_type"]) == (422, "validation_error")
+    assert [detail["field"] for detail in result.body["details"]] == ["eventapp_promo_logo"]
     assert queue.drain() == []
 
 

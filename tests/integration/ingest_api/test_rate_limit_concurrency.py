@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest.domain.rate_limit import RateWindow
 from session_ingest.errors import MalformedJson, RateLimited
 from session_ingest.service.dependencies import IngestDependencies, build_ingest_dependencies
-from session_ingest.service.endpoints import create_endpoint
 from session_ingest.service.ingest import IngestRequest, accept_payload
 from tests.integration.ingest_api.conftest import START
 from tests.support.ingest_api import FakeClock

@@ -6,10 +6,10 @@ import uuid
 
 import boto3
 
+from ingestctl.admin.endpoints import create_endpoint
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.service.dependencies import IngestDependencies
-from session_ingest.service.endpoints import create_endpoint
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient
 

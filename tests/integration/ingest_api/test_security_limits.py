@@ -21,12 +21,12 @@ from botocore.client import BaseClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingestctl.admin.endpoints import CreatedEndpoint, create_token, revoke_token
 from session_ingest import limits
 from session_ingest.domain import json_body
 from session_ingest.domain.json_schema import schema_errors
 from session_ingest.domain.mapping import map_payload
 from session_ingest.service import ingest as ingest_service
-from session_ingest.service.endpoints import CreatedEndpoint, create_token, revoke_token
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient, FakeClock, HttpResult
 

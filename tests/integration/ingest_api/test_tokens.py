@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 import ingest_api_handler
+from ingestctl.admin.endpoints import create_token, get_endpoint, revoke_token
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
 from session_ingest.observability import logger
-from session_ingest.service.endpoints import create_token, get_endpoint, revoke_token
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient, FakeClock
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from session_ingest.domain.json_body import parse_json_body
 from session_ingest.domain.mapping import load_mapping_rules, map_payload
-from session_ingest.domain.models import MappingResult, MappingRules, SessionRecord
-from session_ingest.domain.session_fields import SESSION_FIELDS
+from session_ingest.domain.models import MappingResult, MappingRules
+from session_ingest.domain.session_fields import SESSION_FIELDS, session_record_model
 from session_ingest.errors import MalformedJson
 
 PROPERTY_SETTINGS = settings(
@@ -134,7 +134,7 @@ def assert_well_formed(result: MappingResult) -> None:
     else:
         assert result.record is not None
         json.dumps(result.record, allow_nan=False).encode("utf-8")
-        SessionRecord.model_validate(result.record)
+        session_record_model().model_validate(result.record)
 
 
 @PROPERTY_SETTINGS

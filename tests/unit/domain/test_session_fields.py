@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from session_ingest import limits
 from session_ingest.domain.mapping import map_payload
-from session_ingest.domain.models import MappingResult, MappingRules, SessionRecord
-from session_ingest.domain.session_fields import SESSION_FIELDS
+from session_ingest.domain.models import MappingResult, MappingRules
+from session_ingest.domain.session_fields import SESSION_FIELDS, session_record_model
 
 ORG = "acme"
 
@@ -41,6 +42,7 @@ VALID_FIELDS: list[tuple[str, Any, Any]] = [
     ("allow_survey", " TRUE ", True),
     ("skill_level", "100", "100"),
     ("skill_level", 200, "200"),
+    ("skill_level", 300.0, "300"),  # JSON has one number type: 300.0 is the integer 300
     ("sort_order", "-3", -3),
     ("sort_order", 10, 10),
     ("entry_buffer", "15", 15),
@@ -289,7 +291,62 @@ def test_mapped_records_match_the_session_record_model() -> None:
     fields.update({"card_link_type": "external", "card_link_url": "https://example.com/x"})
     # When mapped
     result = map_session(fields)
-    # Then the record validates against the typed SessionRecord and names every field
+    # Then the record validates against the derived record model and names every field
     assert result.record is not None
-    assert SessionRecord.model_validate(result.record).model_dump(exclude_none=True) == result.record
-    assert set(SessionRecord.model_fields) == set(SESSION_FIELDS)
+    record_model = session_record_model()
+    assert record_model.model_validate(result.record).model_dump(exclude_unset=True) == result.record
+    assert set(record_model.model_fields) == set(SESSION_FIELDS) == set(result.record)
+
+
+def test_the_record_model_refuses_null_and_unknown_fields() -> None:
+    # Given the derived record model (absent fields are absent, never null)
+    record_model = session_record_model()
+    # When a record holds a null, a field the session does not have, or a raw (unnormalised) value
+    # Then it is refused
+    for record in ({"name": None}, {"speakers": "x"}, {"active": "yes"}):
+        with pytest.raises(ValidationError):
+            record_model.model_validate(record)
+
+
+# The promotion logo is an image URL (issue 12 finding 4): the card link's URL rules apply.
+PROMO_LOGOS_KEPT = [
+    ("https://cdn.example.com/logo.png", "https://cdn.example.com/logo.png"),
+    ("http://example.com/logo.png", "http://example.com/logo.png"),
+    ("HTTPS://Example.com/Logo.png", "https://Example.com/Logo.png"),
+    ("/images/logo.png", "/images/logo.png"),
+    ("  https://example.com/logo.png\n", "https://example.com/logo.png"),
+]
+PROMO_LOGOS_REFUSED = [
+    ("javascript:alert(1)", "other schemes are not allowed"),
+    ("JaVaScRiPt:alert(1)", "other schemes are not allowed"),
+    ("data:image/svg+xml,<svg/onload=alert(1)>", "angle brackets"),
+    ("data:image/png;base64,iVBORw0KGgo=", "other schemes are not allowed"),
+    ('"><img/src=x/onerror=alert(1)>', "quotes"),
+    ("//evil.example.com/logo.png", "other schemes are not allowed"),
+    ("https://user@evil.example.com/logo.png", "credentials"),
+    ("https://example.com/logo.png?&#106;s", "character references"),
+    ("logo.png", "other schemes are not allowed"),
+    ("", "http(s) URL"),
+    (12, "http(s) URL"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), PROMO_LOGOS_KEPT)
+def test_a_promo_logo_url_or_site_path_is_kept(raw: str, expected: str) -> None:
+    # Given a payload whose promo logo is an http(s) URL or a site path
+    # When it is mapped
+    result = map_session({"eventapp_promo_logo": raw})
+    # Then it is kept, trimmed, with the scheme in lower case
+    assert result.errors == []
+    assert result.record == {"eventapp_promo_logo": expected}
+
+
+@pytest.mark.parametrize(("raw", "message"), PROMO_LOGOS_REFUSED)
+def test_a_promo_logo_with_another_scheme_or_markup_is_a_field_error(raw: Any, message: str) -> None:
+    # Given a payload whose promo logo is a script, a data URL, markup or no URL at all
+    # When it is mapped
+    result = map_session({"name": "Valid", "eventapp_promo_logo": raw})
+    # Then it is refused with an error on that field saying why
+    assert result.record is None
+    assert [error.field for error in result.errors] == ["eventapp_promo_logo"]
+    assert message in result.errors[0].message

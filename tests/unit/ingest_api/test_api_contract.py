@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from session_ingest.domain.models import IngestWarning, RequestOutcome, RequestStatus
+from session_ingest.domain.models import IngestWarning, RequestStatus, StoredOutcome
 from session_ingest.domain.rate_limit import RateLimitState
 from session_ingest.domain.session_fields import SESSION_FIELDS
 from session_ingest.errors import (
@@ -17,6 +17,7 @@ from session_ingest.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidIdempotencyKey,
+    InvalidListingQuery,
     MalformedJson,
     PayloadTooLarge,
     RateLimited,
@@ -25,23 +26,25 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from session_ingest.service.api_schemas import NormalisedSession, SessionPayload
 from session_ingest.service.http_replies import (
     ApiReply,
     accepted_reply,
     dry_run_reply,
     error_reply,
+    listing_reply,
     not_found_reply,
     outcome_reply,
 )
-from session_ingest.service.ingest import Accepted, DryRun, OutcomeLookup
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
+from session_ingest.service.match_preview import DryRunMatch
 from tests.support.openapi_contract import (
     DRY_RUN,
     INGEST,
+    LISTING,
     OPERATIONS,
     OUTCOME,
     contract_problems,
+    document,
     documented_statuses,
 )
 
@@ -66,6 +69,7 @@ ERRORS = [
     (RateLimited(limit=120, reset_seconds=55), OPERATIONS),
     (MalformedJson("Expecting value at line 1 column 1"), (INGEST, DRY_RUN)),
     (InvalidIdempotencyKey("the key holds control characters"), (INGEST,)),
+    (InvalidListingQuery("cursor", "this cursor belongs to another listing"), (LISTING,)),
     (ValidationFailed([FieldError("start_time", "not a time")]), (INGEST, DRY_RUN)),
     (IdempotencyConflict(), (INGEST,)),
     (IdempotencyInProgress(retry_after_seconds=1), (INGEST,)),
@@ -95,7 +99,7 @@ def test_an_unknown_route_reply_is_the_documented_not_found() -> None:
 
 def test_the_accepted_reply_is_documented() -> None:
     # Given a queued request's reply
-    reply = accepted_reply(Accepted(str(uuid.uuid4()), RATE))
+    reply = accepted_reply(AcceptedRequest(str(uuid.uuid4()), RATE))
     # Then it is the documented 200 with the rate-limit headers
     assert _problems(INGEST, reply) == []
 
@@ -104,7 +108,7 @@ def test_the_dry_run_reply_is_documented() -> None:
     # Given a dry run's reply with a record, a warning and a match
     record = {"name": "Talk", "start_time": "2026-06-14T23:00:00Z", "categories": [7, 12], "active": True}
     warning = IngestWarning(code="unknown_field", field="colour", message="ignored")
-    match = MatchPreview(action="update", by="organisation_uid", resource_id="acme/session/3")
+    match = DryRunMatch(action="update", by="organisation_uid", resource_id="acme/session/3")
     reply = dry_run_reply(DryRun(record, [warning], match, RATE))
     # Then it is the documented 200
     assert _problems(DRY_RUN, reply) == []
@@ -112,7 +116,7 @@ def test_the_dry_run_reply_is_documented() -> None:
 
 def test_a_dry_run_record_with_a_key_the_document_lacks_is_caught() -> None:
     # Given a record holding a field the document does not describe
-    match = MatchPreview(action="create")
+    match = DryRunMatch(action="create")
     reply = dry_run_reply(DryRun({"speakers": "x"}, [], match, RATE))
     # Then the contract check refuses it (so a new field cannot ship undocumented)
     assert any("speakers" in problem for problem in _problems(DRY_RUN, reply))
@@ -122,7 +126,7 @@ def test_a_dry_run_record_with_a_key_the_document_lacks_is_caught() -> None:
 def test_the_outcome_reply_is_documented(status: RequestStatus) -> None:
     # Given a request's outcome in each of its states
     processed = status is not RequestStatus.QUEUED
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=str(uuid.uuid4()),
         endpoint_id=str(uuid.uuid4()),
         status=status,
@@ -139,7 +143,7 @@ def test_the_outcome_reply_is_documented(status: RequestStatus) -> None:
 
 def test_a_missing_required_header_is_caught() -> None:
     # Given an accepted reply that lost its rate-limit headers
-    reply = accepted_reply(Accepted(str(uuid.uuid4()), RATE))
+    reply = accepted_reply(AcceptedRequest(str(uuid.uuid4()), RATE))
     stripped = ApiReply(reply.status, reply.body, {})
     # Then the contract check names the header
     assert "required header RateLimit-Limit is missing" in _problems(INGEST, stripped)
@@ -156,5 +160,29 @@ def test_the_documented_session_fields_are_exactly_the_mapped_fields() -> None:
     # Given the mapper's session fields
     fields = set(SESSION_FIELDS)
     # Then the request and the dry-run record documents describe exactly those
-    assert set(SessionPayload.model_fields) == fields
-    assert set(NormalisedSession.__annotations__) == fields
+    schemas = document()["components"]["schemas"]
+    assert set(schemas["SessionPayload"]["properties"]) == fields
+    assert set(schemas["NormalisedSession"]["properties"]) == fields
+
+
+@pytest.mark.parametrize("next_cursor", [None, "eyJ2IjoxfQ.AAAA"], ids=["last page", "more pages"])
+def test_the_listing_reply_is_documented(next_cursor: str | None) -> None:
+    # Given a page of two outcomes, one processed and one still queued
+    processed = StoredOutcome(
+        request_id=str(uuid.uuid4()),
+        endpoint_id=str(uuid.uuid4()),
+        status=RequestStatus.PROCESSED,
+        accepted_at=ACCEPTED_AT,
+        processed_at=ACCEPTED_AT,
+        action="created",
+        resource_id="acme/session/1",
+        config_version=2,
+    )
+    queued = processed.model_copy(
+        update={"request_id": str(uuid.uuid4()), "status": RequestStatus.QUEUED, "processed_at": None}
+    )
+    from session_ingest.service.request_outcomes import outcome_view
+
+    document = {"requests": [outcome_view(processed), outcome_view(queued)], "next": next_cursor}
+    # Then its reply is the documented 200 with the rate-limit headers
+    assert _problems(LISTING, listing_reply(RequestListing(document, RATE))) == []

@@ -4,6 +4,11 @@ One item collection per endpoint (pk=ENDPOINT#<id>): sk=CONFIG holds the configu
 sk=TOKEN#<token_id> one token's hash, expiry and revocation. A single Query therefore reads everything
 the API needs to authenticate a request. `mapping` and `json_schema` are stored as JSON text: a JSON
 Schema may hold floats and arbitrarily nested keys that DynamoDB's typed maps would distort.
+
+An event belongs to one organisation (contract §3): pk=EVENT#<event_id> sk=OWNER names it. Every create
+and update of an endpoint puts that item, conditioned on it being absent or naming the same
+organisation, in the same transaction as the endpoint: a key-addressed guard, not a read, so two
+operators racing to give one event to two organisations cannot both win.
 """
 
 from __future__ import annotations
@@ -25,12 +30,18 @@ from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.settings import get_settings
 
 CONFIG_SK = "CONFIG"
+OWNER_SK = "OWNER"
+_CONDITION_FAILED = "ConditionalCheckFailed"
 TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret
 TOKEN_ID_INDEX = "TokenIdIndex"  # noqa: S105 - an index name
 
 
 def endpoint_pk(endpoint_id: str) -> str:
     return f"ENDPOINT#{endpoint_id}"
+
+
+def event_owner_key(event_id: int) -> dict[str, Any]:
+    return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": OWNER_SK}}
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,26 @@ class UnknownToken(Exception):
     pass
 
 
+@dataclass
+class EventOwnedElsewhere(Exception):
+    """The event already belongs to another organisation."""
+
+    event_id: int
+    owner: str
+
+
+class StoreBusy(Exception):
+    """Another transaction touched the same items at the same moment; retrying is safe."""
+
+
+@dataclass
+class ConfigChanged(Exception):
+    """The endpoint's configuration is no longer at the version the update was based on."""
+
+    endpoint_id: str
+    expected_version: int
+
+
 def _config_item(config: EndpointConfig) -> dict[str, Any]:
     return to_item(
         {
@@ -67,8 +98,88 @@ def _config_item(config: EndpointConfig) -> dict[str, Any]:
             "rate_limit_per_minute": config.rate_limit_per_minute,
             "enabled": config.enabled,
             "created_at": format_utc(config.created_at),
+            "config_version": config.config_version,
+            "updated_at": None if config.updated_at is None else format_utc(config.updated_at),
         }
     )
+
+
+def _owner_put(table: str, config: EndpointConfig) -> dict[str, Any]:
+    """Claim the endpoint's event for its organisation, or confirm the claim (never move it)."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {
+                **event_owner_key(config.event_id),
+                **to_item({"event_id": config.event_id, "organisation": config.organisation}),
+            },
+            "ConditionExpression": "attribute_not_exists(pk) OR organisation = :organisation",
+            "ExpressionAttributeValues": {":organisation": {"S": config.organisation}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _settings_update(table: str, config: EndpointConfig, expected_version: int) -> dict[str, Any]:
+    """Replace the request-shaping settings if the stored version is still `expected_version`."""
+    values = {
+        ":mapping": to_attribute(config.mapping.model_dump_json()),
+        ":rate": to_attribute(config.rate_limit_per_minute),
+        ":version": to_attribute(config.config_version),
+        ":expected": to_attribute(expected_version),
+        ":updated_at": to_attribute(format_utc(config.updated_at or config.created_at)),
+    }
+    assignments = [
+        "mapping = :mapping",
+        "rate_limit_per_minute = :rate",
+        "config_version = :version",
+        "updated_at = :updated_at",
+    ]
+    removals = []
+    if config.json_schema is None:
+        removals.append("json_schema")
+    else:
+        assignments.append("json_schema = :schema")
+        values[":schema"] = to_attribute(json.dumps(config.json_schema))
+    # Endpoints stored before versions were kept have none: they are at version 1.
+    unversioned = " OR attribute_not_exists(config_version)" if expected_version == 1 else ""
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": endpoint_pk(config.endpoint_id)}, "sk": {"S": CONFIG_SK}},
+            "UpdateExpression": expression,
+            "ConditionExpression": f"attribute_exists(pk) AND (config_version = :expected{unversioned})",
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _write_named(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One transaction of named items; {} when it committed, else each failed item's name -> reason.
+
+    The reason is DynamoDB's cancellation reason (`Code`, and `Item` for ALL_OLD), matched to the item
+    by name here so callers never depend on the items' order.
+    """
+    dynamodb = client("dynamodb")
+    try:
+        dynamodb.transact_write_items(TransactItems=list(items.values()))
+    except dynamodb.exceptions.TransactionCanceledException as error:
+        reasons = error.response.get("CancellationReasons", [])
+        failed = {
+            name: reason
+            for name, reason in zip(items, reasons, strict=False)
+            if reason.get("Code", "None") != "None"
+        }
+        if any(reason.get("Code") != _CONDITION_FAILED for reason in failed.values()):
+            raise StoreBusy(", ".join(sorted(failed))) from error
+        return failed
+    return {}
+
+
+def _owner_of(reason: Mapping[str, Any]) -> str:
+    return str(from_item(reason.get("Item", {})).get("organisation", "?"))
 
 
 def _token_item(
@@ -101,6 +212,8 @@ def _config_from(values: dict[str, Any]) -> EndpointConfig:
             "rate_limit_per_minute": values["rate_limit_per_minute"],
             "enabled": values["enabled"],
             "created_at": parse_utc(values["created_at"]),
+            "config_version": values.get("config_version", 1),
+            "updated_at": parse_utc(values["updated_at"]) if values.get("updated_at") else None,
         }
     )
 
@@ -153,27 +266,51 @@ class EndpointStore:
         return _endpoint_from(items)
 
     def create(self, config: EndpointConfig, token: IssuedToken) -> None:
-        """Store a new endpoint and its first token together."""
-        try:
-            client("dynamodb").transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _config_item(config),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _token_item(config.endpoint_id, token, config.created_at, None),
-                        }
-                    },
-                ]
-            )
-        except client("dynamodb").exceptions.TransactionCanceledException as error:
-            raise EndpointAlreadyExists(config.endpoint_id) from error
+        """Store a new endpoint and its first token together, claiming its event for its organisation.
+
+        Raises EventOwnedElsewhere, EndpointAlreadyExists or StoreBusy (nothing is written then).
+        """
+        failed = _write_named(
+            {
+                "config": {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _config_item(config),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                "token": {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _token_item(config.endpoint_id, token, config.created_at, None),
+                    }
+                },
+                "owner": _owner_put(self._table, config),
+            }
+        )
+        if "owner" in failed:
+            raise EventOwnedElsewhere(config.event_id, _owner_of(failed["owner"]))
+        if failed:
+            raise EndpointAlreadyExists(config.endpoint_id)
+
+    def update_settings(self, config: EndpointConfig, expected_version: int) -> None:
+        """Store `config`'s mapping, schema, rate limit and version if the stored version is still
+        `expected_version`; the event's owner is confirmed (or claimed, for older endpoints) with it.
+
+        Raises UnknownEndpoint, ConfigChanged, EventOwnedElsewhere or StoreBusy (nothing is written then).
+        """
+        failed = _write_named(
+            {
+                "config": _settings_update(self._table, config, expected_version),
+                "owner": _owner_put(self._table, config),
+            }
+        )
+        if "owner" in failed:
+            raise EventOwnedElsewhere(config.event_id, _owner_of(failed["owner"]))
+        if "config" in failed:
+            if not failed["config"].get("Item"):
+                raise UnknownEndpoint(config.endpoint_id)
+            raise ConfigChanged(config.endpoint_id, expected_version)
 
     def add_token(
         self, endpoint_id: str, token: IssuedToken, created_at: datetime, expires_at: datetime | None

@@ -8,12 +8,12 @@ strongly consistent reads of key-addressed items; the GSIs only find and list.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
+from session_ingest.adapters.store_errors import translated
 from session_ingest.domain.matching import ClaimWrite
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import (
@@ -25,8 +25,15 @@ from session_ingest.domain.sessions import (
 )
 from session_ingest.domain.utc import format_utc, parse_utc
 
+# Re-exported: the values this adapter reads and writes are the sessions port's.
+from session_ingest.service.ports import MatchSnapshot as MatchSnapshot
+from session_ingest.service.ports import NewSession as NewSession
+from session_ingest.service.ports import SessionChange as SessionChange
+from session_ingest.service.ports import TransactItem
+
 RESOURCE_ID_INDEX = "ResourceIdIndex"
 SESSION_PREFIX = "SESSION#"
+LOCATION_PREFIX = "LOCATION#"
 
 
 def event_pk(event_id: int) -> str:
@@ -42,7 +49,7 @@ def claim_key(event_id: int, organisation_uid: str) -> dict[str, Any]:
 
 
 def location_key(event_id: int, number: int) -> dict[str, Any]:
-    return {"pk": {"S": event_pk(event_id)}, "sk": {"S": f"LOCATION#{number}"}}
+    return {"pk": {"S": event_pk(event_id)}, "sk": {"S": f"{LOCATION_PREFIX}{number}"}}
 
 
 def counter_key(organisation: str, kind: str) -> dict[str, Any]:
@@ -51,36 +58,6 @@ def counter_key(organisation: str, kind: str) -> dict[str, Any]:
 
 def _key_id(key: Mapping[str, Any]) -> tuple[str, str]:
     return key["pk"]["S"], key["sk"]["S"]
-
-
-@dataclass(frozen=True)
-class MatchSnapshot:
-    """What one consistent batch read found: the session by number, the uid claim, the location."""
-
-    session: StoredSession | None
-    claim: UidClaim | None
-    location_exists: bool
-
-
-@dataclass(frozen=True)
-class NewSession:
-    """A session to create: its number, fields and the accept time that set every field."""
-
-    event_id: int
-    organisation: str
-    number: int
-    fields: Mapping[str, Any]
-    accepted_at: datetime
-
-
-@dataclass(frozen=True)
-class SessionChange:
-    """Fields to write on an existing session, guarded by the version it was read at."""
-
-    session: StoredSession
-    fields: Mapping[str, Any]
-    accepted_at: datetime
-    organisation_uid: str | None  # the session's uid after the change (None: unchanged)
 
 
 def session_from_item(item: dict[str, Any]) -> StoredSession:
@@ -118,14 +95,15 @@ def allocate_number(table_name: str, organisation: str, kind: str) -> int:
 
     A number taken by a create whose transaction is then cancelled is simply never used (a gap).
     """
-    response = client("dynamodb").update_item(
-        TableName=table_name,
-        Key=counter_key(organisation, kind),
-        UpdateExpression="ADD #value :one",
-        ExpressionAttributeNames={"#value": "value"},
-        ExpressionAttributeValues={":one": {"N": "1"}},
-        ReturnValues="UPDATED_NEW",
-    )
+    with translated():
+        response = client("dynamodb").update_item(
+            TableName=table_name,
+            Key=counter_key(organisation, kind),
+            UpdateExpression="ADD #value :one",
+            ExpressionAttributeNames={"#value": "value"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
     return int(response["Attributes"]["value"]["N"])
 
 
@@ -165,27 +143,33 @@ class SessionsRepository:
         if not keys:
             return {}
         if len(keys) == 1:
-            item = client("dynamodb").get_item(TableName=self.table_name, Key=keys[0], ConsistentRead=True)
+            with translated():
+                item = client("dynamodb").get_item(
+                    TableName=self.table_name, Key=keys[0], ConsistentRead=True
+                )
             return {_key_id(keys[0]): item["Item"]} if "Item" in item else {}
         found: dict[tuple[str, str], dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         while request:
-            response = client("dynamodb").batch_get_item(RequestItems=request)
+            with translated():
+                response = client("dynamodb").batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self.table_name, []):
                 found[_key_id(item)] = item
             request = response.get("UnprocessedKeys") or {}
         return found
 
     def get_session(self, event_id: int, number: int) -> StoredSession | None:
-        response = client("dynamodb").get_item(
-            TableName=self.table_name, Key=session_key(event_id, number), ConsistentRead=True
-        )
+        with translated():
+            response = client("dynamodb").get_item(
+                TableName=self.table_name, Key=session_key(event_id, number), ConsistentRead=True
+            )
         return session_from_item(response["Item"]) if "Item" in response else None
 
     def get_claim(self, event_id: int, organisation_uid: str) -> UidClaim | None:
-        response = client("dynamodb").get_item(
-            TableName=self.table_name, Key=claim_key(event_id, organisation_uid), ConsistentRead=True
-        )
+        with translated():
+            response = client("dynamodb").get_item(
+                TableName=self.table_name, Key=claim_key(event_id, organisation_uid), ConsistentRead=True
+            )
         return claim_from_item(response["Item"]) if "Item" in response else None
 
     def list_sessions(self, event_id: int) -> Iterator[dict[str, Any]]:
@@ -218,7 +202,7 @@ class SessionsRepository:
     def allocate_number(self, organisation: str, kind: str) -> int:
         return allocate_number(self.table_name, organisation, kind)
 
-    def put_new_session(self, new: NewSession, now: datetime) -> dict[str, Any]:
+    def put_new_session(self, new: NewSession, now: datetime) -> TransactItem:
         """Transact item creating a session; fails if the number is somehow taken."""
         resource_id = format_resource_id(new.organisation, SESSION_KIND, new.number)
         moment = format_utc(new.accepted_at)
@@ -244,7 +228,7 @@ class SessionsRepository:
             }
         }
 
-    def update_session(self, change: SessionChange, now: datetime) -> dict[str, Any]:
+    def update_session(self, change: SessionChange, now: datetime) -> TransactItem:
         """Transact item writing `change.fields` (and their accept times) if the version is unchanged."""
         names: dict[str, str] = {"#version": "version", "#fa": "field_accepted_at"}
         values: dict[str, Any] = {
@@ -273,9 +257,7 @@ class SessionsRepository:
             }
         }
 
-    def write_claim(
-        self, event_id: int, organisation: str, write: ClaimWrite, now: datetime
-    ) -> dict[str, Any]:
+    def write_claim(self, event_id: int, organisation: str, write: ClaimWrite, now: datetime) -> TransactItem:
         """Transact item for one claim write, conditional on the claim being exactly as it was read."""
         key = claim_key(event_id, write.organisation_uid)
         if not write.holders:

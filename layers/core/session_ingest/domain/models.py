@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from session_ingest import limits
+
+# Re-exported: their home is domain.request_lifecycle.
+from session_ingest.domain.request_lifecycle import FailureKind as FailureKind
+from session_ingest.domain.request_lifecycle import RequestStatus as RequestStatus
 from session_ingest.errors import FieldError
 
 
@@ -43,6 +47,10 @@ class EndpointConfig(BaseModel):
     rate_limit_per_minute: int = Field(default=limits.DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1)
     enabled: bool = True
     created_at: datetime
+    # Version of the settings that shape a request (mapping, schema, rate limit): 1 at creation, one more
+    # per `endpoint update`; recorded on each accepted request's outcome.
+    config_version: int = Field(default=1, ge=1)
+    updated_at: datetime | None = None
 
 
 class IngestWarning(BaseModel):
@@ -67,64 +75,12 @@ class MappingResult(BaseModel):
         return not self.errors and self.record is not None
 
 
-class SessionRecord(BaseModel):
-    """The normalised session record (SPEC §5) that `map_payload` produces as a plain dict.
-
-    A typed description of that dict, for documentation (e.g. OpenAPI) and boundary checks; the
-    mapper itself builds dicts directly for speed. Every field is optional: absent means "not given"
-    (updates are partial). Ids are `{org}/session/{n}` and `{org}/location/{n}` (without a known
-    organisation: as given, or the plain number as a string); times are UTC `YYYY-MM-DDTHH:MM:SSZ`.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    resource_id: str | None = None
-    organisation_uid: str | None = None
-    code: str | None = None
-    name: str | None = None
-    description: str | None = None
-    start_time: str | None = None
-    finish_time: str | None = None
-    location_resource_id: str | None = None
-    active: bool | None = None
-    restricted: bool | None = None
-    restricted_allow_override: bool | None = None
-    visible_in_api: bool | None = None
-    allow_survey: bool | None = None
-    skill_level: str | None = None
-    sort_order: int | None = None
-    entry_buffer: int | None = Field(default=None, ge=0)
-    related_content_buffer: int | None = Field(default=None, ge=0)
-    categories: list[int] | None = None
-    traits: list[int] | None = None
-    card_content: str | None = None
-    card_link_label: str | None = None
-    card_link_type: Literal["internal", "external"] | None = None
-    card_link_url: str | None = None
-    card_allow_rating: bool | None = None
-    card_allow_comment: bool | None = None
-    card_rating_message: str | None = None
-    email_content_id: int | None = None
-    sms_content_id: int | None = None
-    related_email_content_id: int | None = None
-    related_sms_content_id: int | None = None
-    related_card_content_id: int | None = None
-    eventapp_promo_text: str | None = None
-    eventapp_promo_logo: str | None = None
-    eventapp_background: dict[str, str] | None = None
-
-
-class RequestStatus(StrEnum):
-    QUEUED = "queued"
-    PROCESSED = "processed"
-    FAILED = "failed"
-
-
-class RequestOutcome(BaseModel):
+class StoredOutcome(BaseModel):
     """The outcome of an accepted request, as `GET …/requests/{id}` returns it (SPEC §4).
 
     Stored in the requests table under pk=REQUEST#<request_id> with these attribute names,
-    plus `endpoint_id` and `expires_at` (TTL).
+    plus `expires_at` (TTL). `failure_kind`, `last_error` and `delivery_attempts` are kept for operators
+    and the lifecycle rules; the public JSON (service.request_outcomes.outcome_view) leaves them out.
     """
 
     request_id: str
@@ -136,3 +92,8 @@ class RequestOutcome(BaseModel):
     resource_id: str | None = None
     warnings: list[IngestWarning] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    failure_kind: FailureKind | None = None
+    last_error: str | None = None
+    delivery_attempts: int = 0
+    # The endpoint's config_version the request was accepted under (None for requests stored before).
+    config_version: int | None = None

@@ -127,6 +127,8 @@ def normalise_text(value: Any, *, max_chars: int, multi_line: bool = False) -> s
 
     Integers are accepted and written as their decimal string (`"skill_level": 100` → `"100"`).
     """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 100.0 is the integer 100 (as in JSON Schema)
     if isinstance(value, int) and not isinstance(value, bool):
         if abs(value) > limits.MAX_SAFE_INTEGER:
             raise InvalidValue("must be a string")

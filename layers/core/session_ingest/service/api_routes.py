@@ -12,6 +12,8 @@ from typing import Any, cast
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from session_ingest import limits
+
 # An OpenAPI Header object (Powertools' own TypedDict lacks `required`).
 Headers = dict[str, dict[str, Any]]
 
@@ -144,6 +146,25 @@ OUTCOME_RESPONSES: dict[int, OpenAPIResponse] = {
     504: _GATEWAY_FAILED,
 }
 
+LISTING_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: _response(
+        "A page of this endpoint's requests, newest first, and the cursor of the next page (null: no more)",
+        component("RequestListing"),
+        RATE_LIMIT_HEADERS,
+    ),
+    400: _response(
+        "A `status`, `since`, `limit` or `cursor` that cannot be used (a cursor of another endpoint, or "
+        "altered)",
+        component("BadListingQuery"),
+    ),
+    401: _UNAUTHENTICATED,
+    404: _ENDPOINT_NOT_FOUND,
+    429: _RATE_LIMITED,
+    500: _FAILED,
+    502: _GATEWAY_FAILED,
+    504: _GATEWAY_FAILED,
+}
+
 INGEST_DESCRIPTION = (
     "Authenticates, rate-limits and validates one payload, stores it and queues it for processing. "
     "A 200 is only ever given once the message is durably queued. Checks run in this order: size (413), "
@@ -159,6 +180,13 @@ DRY_RUN_DESCRIPTION = (
 OUTCOME_DESCRIPTION = (
     "The outcome of one of this endpoint's accepted requests; another endpoint's request is as unknown "
     "(404). Does not spend rate-limit units."
+)
+
+LISTING_DESCRIPTION = (
+    "This endpoint's accepted requests, newest first, each as `GET …/requests/{request_id}` shows it. "
+    "Filter by `status` and `since` (accept time); page with `limit` and the `next` cursor of the previous "
+    "page (opaque, valid for this endpoint only). A status filter can return a short page before the end: "
+    "follow `next` until it is null. Does not spend rate-limit units."
 )
 
 # ---------------------------------------------------------------------------------------- request side
@@ -181,14 +209,19 @@ _REQUEST_ID = {
     "description": "The `request_id` of an accepted request",
     "schema": _UUID_STRING,
 }
+# Printable Latin-1 (`str.isprintable`: no controls, no U+00A0 or U+00AD), no space at either end.
+_PRINTABLE = r"!-~\u00a1-\u00ac\u00ae-\u00ff"
+_PRINTABLE_HEADER_VALUE = rf"^[{_PRINTABLE}](?:[ {_PRINTABLE}]*[{_PRINTABLE}])?$"
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": (
-        "A repeat with the same key and body within 24 h answers the first response and queues nothing"
+        "A repeat with the same key and body within 24 h answers the first response and queues nothing. "
+        "1-255 printable characters (HTTP carries header values as Latin-1; surrounding spaces are not "
+        "part of a header value)"
     ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _PRINTABLE_HEADER_VALUE},
 }
 _PAYLOAD = {
     "required": True,
@@ -199,9 +232,41 @@ _PAYLOAD = {
     "content": component("IngestPayload"),
 }
 
+_LISTING_QUERY = [
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "Only requests in this status",
+        "schema": {"type": "string", "enum": ["queued", "processed", "failed"]},
+    },
+    {
+        "name": "since",
+        "in": "query",
+        "required": False,
+        "description": "Only requests accepted at or after this time (ISO 8601)",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": f"Requests per page (default {limits.DEFAULT_REQUESTS_PAGE})",
+        "schema": {"type": "integer", "minimum": 1, "maximum": limits.MAX_REQUESTS_PAGE},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The `next` of the previous page",
+        "schema": {"type": "string", "maxLength": limits.MAX_CURSOR_CHARS},
+    },
+]
+
 REQUEST_PARAMETERS: dict[str, list[dict[str, Any]]] = {
     "ingestPayload": [_ENDPOINT_ID, _IDEMPOTENCY_KEY],
     "dryRunPayload": [_ENDPOINT_ID],
     "getRequestOutcome": [_ENDPOINT_ID, _REQUEST_ID],
+    "listRequests": [_ENDPOINT_ID, *_LISTING_QUERY],
 }
 REQUEST_BODIES: dict[str, dict[str, Any]] = {"ingestPayload": _PAYLOAD, "dryRunPayload": _PAYLOAD}

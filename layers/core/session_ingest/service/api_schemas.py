@@ -5,23 +5,24 @@ models describe them for the OpenAPI document (`ingestctl.openapi`) and for the 
 reply to its documented shape. The ingest Lambda never imports this module: building these classes
 would only add to its cold start. Every response model forbids extra keys, so a reply that grows an
 undocumented key fails the conformance tests instead of silently drifting from the document.
+
+The session record's schemas are not written here: the normalised record (in `DryRunResultReply`) and the
+accepted payload (`REQUEST_SCHEMAS`) are both derived from `session_fields.SESSION_RECORD_FIELDS`.
+Response models are named `…Reply` (the errors and use-case results of the same names are other
+things); the OpenAPI component names drop the suffix (`ingestctl.openapi`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from session_ingest import limits
+from session_ingest.domain.session_fields import SESSION_RECORD_FIELDS, session_record_model
 
 _UUID: dict[str, Any] = {"format": "uuid"}
 _UTC: dict[str, Any] = {"format": "date-time", "examples": ["2026-06-14T23:00:00.123456Z"]}
-
-
-_MINUTES = Annotated[int, Field(ge=0)]
-_RECORD_ID = Annotated[int, Field(ge=1)]
 
 
 class _Closed(BaseModel):
@@ -31,7 +32,7 @@ class _Closed(BaseModel):
 # ------------------------------------------------------------------------------------------- success
 
 
-class Accepted(_Closed):
+class AcceptedReply(_Closed):
     """200 of `POST …/{endpoint_id}`: stored and queued, not processed yet."""
 
     success: Literal[True]
@@ -46,7 +47,7 @@ class RecordWarning(_Closed):
     message: str
 
 
-class MatchPreview(_Closed):
+class MatchPreviewReply(_Closed):
     """What the consumer would do with the record now: create, or update the session found by `by`."""
 
     action: Literal["create", "update"]
@@ -54,57 +55,18 @@ class MatchPreview(_Closed):
     resource_id: str | None = Field(examples=["acme/session/12"])
 
 
-class NormalisedSession(TypedDict, total=False):
-    """A session record after mapping and normalisation: absent fields are absent, never null."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-
-    resource_id: Annotated[str, Field(examples=["acme/session/12"])]
-    organisation_uid: str
-    code: str
-    name: str
-    description: str
-    start_time: Annotated[str, Field(examples=["2026-06-14T23:00:00Z"])]
-    finish_time: Annotated[str, Field(examples=["2026-06-15T00:00:00Z"])]
-    location_resource_id: Annotated[str, Field(examples=["acme/location/3"])]
-    active: bool
-    restricted: bool
-    restricted_allow_override: bool
-    visible_in_api: bool
-    allow_survey: bool
-    skill_level: str
-    sort_order: int
-    entry_buffer: _MINUTES
-    related_content_buffer: _MINUTES
-    categories: list[int]
-    traits: list[int]
-    card_content: str
-    card_link_label: str
-    card_link_type: Literal["internal", "external"]
-    card_link_url: str
-    card_allow_rating: bool
-    card_allow_comment: bool
-    card_rating_message: str
-    email_content_id: _RECORD_ID
-    sms_content_id: _RECORD_ID
-    related_email_content_id: _RECORD_ID
-    related_sms_content_id: _RECORD_ID
-    related_card_content_id: _RECORD_ID
-    eventapp_promo_text: str
-    eventapp_promo_logo: str
-    eventapp_background: dict[str, str]
+DryRunResultReply = create_model(
+    "DryRunResultReply",
+    __base__=_Closed,
+    __doc__="200 of `POST …/{endpoint_id}/test`: what would be stored; nothing was.",
+    success=(Literal[True], ...),
+    record=(session_record_model(), ...),
+    warnings=(list[RecordWarning], ...),
+    match=(MatchPreviewReply, ...),
+)
 
 
-class DryRunResult(_Closed):
-    """200 of `POST …/{endpoint_id}/test`: what would be stored; nothing was."""
-
-    success: Literal[True]
-    record: NormalisedSession
-    warnings: list[RecordWarning]
-    match: MatchPreview
-
-
-class RequestOutcome(_Closed):
+class RequestOutcomeReply(_Closed):
     """200 of `GET …/requests/{request_id}`: every key present, null while not known yet."""
 
     request_id: str = Field(json_schema_extra=_UUID)
@@ -115,6 +77,13 @@ class RequestOutcome(_Closed):
     resource_id: str | None
     warnings: list[RecordWarning]
     errors: list[str]
+
+
+class RequestListingReply(_Closed):
+    """200 of `GET …/{endpoint_id}/requests`: a page, newest first, and where the next one starts."""
+
+    requests: list[RequestOutcomeReply]
+    next: str | None = Field(description="Pass as `cursor` for the next page; null when there is none")
 
 
 # ------------------------------------------------------------------------------------------- failures
@@ -129,7 +98,7 @@ class _Failure(_Closed):
     success: Literal[False]
 
 
-class MalformedRequest(_Failure):
+class MalformedRequestReply(_Failure):
     """400: the body is not strict JSON or nests too deep, or the Idempotency-Key header is malformed."""
 
     message: Literal["Invalid"]
@@ -137,21 +106,21 @@ class MalformedRequest(_Failure):
     errors: str
 
 
-class Unauthenticated(_Failure):
+class UnauthenticatedReply(_Failure):
     """401: token missing, malformed, unknown, expired, revoked or for another endpoint."""
 
     message: Literal["Unauthenticated"]
     error_type: Literal["authentication_error"]
 
 
-class NotFound(_Failure):
+class NotFoundReply(_Failure):
     """404: no such endpoint (or disabled), no such request of this endpoint, or no such route."""
 
     message: Literal["Not Found"]
     error_type: Literal["not_found"]
 
 
-class IdempotencyInProgress(_Failure):
+class IdempotencyInProgressReply(_Failure):
     """409: the first request with this Idempotency-Key and body is still being stored and queued."""
 
     message: Literal["Conflict"]
@@ -159,7 +128,7 @@ class IdempotencyInProgress(_Failure):
     errors: str
 
 
-class PayloadTooLarge(_Failure):
+class PayloadTooLargeReply(_Failure):
     """413: the body is larger than 256 KiB (API Gateway itself refuses over 10 MB, without `errors`)."""
 
     message: Literal["Payload Too Large"]
@@ -167,7 +136,7 @@ class PayloadTooLarge(_Failure):
     errors: str = ""
 
 
-class UnsupportedMediaType(_Failure):
+class UnsupportedMediaTypeReply(_Failure):
     """415: Content-Type is not `application/json` (or `application/*+json`) in UTF-8."""
 
     message: Literal["Unsupported Media Type"]
@@ -175,7 +144,7 @@ class UnsupportedMediaType(_Failure):
     errors: str
 
 
-class ValidationFailed(_Failure):
+class ValidationFailedReply(_Failure):
     """422: the payload fails the endpoint's JSON Schema, mapping or field validation."""
 
     message: Literal["Invalid"]
@@ -184,7 +153,7 @@ class ValidationFailed(_Failure):
     details: list[FieldErrorDetail] = Field(max_length=limits.MAX_VALIDATION_DETAILS)
 
 
-class IdempotencyConflict(_Failure):
+class IdempotencyConflictReply(_Failure):
     """422: this Idempotency-Key was already used with a different body."""
 
     message: Literal["Invalid"]
@@ -192,14 +161,22 @@ class IdempotencyConflict(_Failure):
     errors: str
 
 
-class RateLimited(_Failure):
+class BadListingQueryReply(_Failure):
+    """400 of the listing: a parameter that cannot be used; `errors` names it."""
+
+    message: Literal["Invalid"]
+    error_type: Literal["invalid_query"]
+    errors: str
+
+
+class RateLimitedReply(_Failure):
     """429: over the endpoint's rate limit; retry after `Retry-After` seconds."""
 
     message: Literal["Too Many Requests"]
     error_type: Literal["rate_limited"]
 
 
-class ServerError(_Failure):
+class ServerErrorReply(_Failure):
     """5xx: the request was not queued; retry it. `server_error` comes from API Gateway itself."""
 
     message: str
@@ -208,84 +185,71 @@ class ServerError(_Failure):
 
 
 # ------------------------------------------------------------------------------------------- requests
+# Plain JSON Schemas: each field's accepted raw values, exactly, from the session record's description.
+
+_CROSS_FIELD_RULES = (
+    "Rules between fields, which a schema cannot state, are checked too and refused with 422 `details`: "
+    "`finish_time` must not be before `start_time`; `card_link_url` must be an absolute URL when "
+    "`card_link_type` is `external`; resource ids must name the endpoint's own organisation."
+)
 
 
-_TEXT = str | int
-_FLAG = bool | int | str
-_NUMBER = int | str
-_IDS = str | int | list[int | str]
-
-
-class SessionPayload(BaseModel):
-    """The session object of a payload under the default mapping, in the forms accepted.
-
-    Every field is optional and `null` means absent. Stricter rules (formats, ranges, safe URLs and
-    CSS) are checked on receipt and refused with 422 `details`; unknown keys are ignored with a
-    warning. An endpoint's own mapping rules may place these fields elsewhere in the payload.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    resource_id: _NUMBER | None = Field(None, description="`{org}/session/{n}` or `n`")
-    organisation_uid: _TEXT | None = None
-    code: _TEXT | None = None
-    name: _TEXT | None = None
-    description: _TEXT | None = None
-    start_time: str | None = Field(None, description="`Y-m-d H:i:s` (UTC) or ISO 8601 with an offset")
-    finish_time: str | None = Field(None, description="not before start_time")
-    location_resource_id: _NUMBER | None = Field(None, description="`{org}/location/{n}` or `n`")
-    active: _FLAG | None = None
-    restricted: _FLAG | None = None
-    restricted_allow_override: _FLAG | None = None
-    visible_in_api: _FLAG | None = None
-    allow_survey: _FLAG | None = None
-    skill_level: _TEXT | None = None
-    sort_order: _NUMBER | None = None
-    entry_buffer: _NUMBER | None = Field(None, description="minutes, >= 0")
-    related_content_buffer: _NUMBER | None = Field(None, description="minutes, >= 0")
-    categories: _IDS | None = Field(None, description='`"7|12"` or `[7, 12]`')
-    traits: _IDS | None = Field(None, description='`"7|12"` or `[7, 12]`')
-    card_content: _TEXT | None = None
-    card_link_label: _TEXT | None = None
-    card_link_type: str | None = Field(None, description="`internal` or `external`")
-    card_link_url: str | None = Field(None, description="http(s) URL, or a site path for internal links")
-    card_allow_rating: _FLAG | None = None
-    card_allow_comment: _FLAG | None = None
-    card_rating_message: _TEXT | None = None
-    email_content_id: _NUMBER | None = None
-    sms_content_id: _NUMBER | None = None
-    related_email_content_id: _NUMBER | None = None
-    related_sms_content_id: _NUMBER | None = None
-    related_card_content_id: _NUMBER | None = None
-    eventapp_promo_text: _TEXT | None = None
-    eventapp_promo_logo: _TEXT | None = None
-    eventapp_background: dict[str, Any] | str | None = Field(
-        None, description="CSS properties (object or JSON string); unsafe ones are dropped with a warning"
+def _nullable(accepted: dict[str, Any]) -> dict[str, Any]:
+    """The accepted values or `null` (which means absent: the stored value is kept)."""
+    branches = accepted.get(
+        "anyOf", [{key: value for key, value in accepted.items() if key != "description"}]
     )
+    return {"description": accepted["description"], "anyOf": [*branches, {"type": "null"}]}
 
 
-class IngestPayload(BaseModel):
-    """A payload under the default mapping: the session under `"session"`."""
+def _session_payload_schema() -> dict[str, Any]:
+    return {
+        "title": "SessionPayload",
+        "description": (
+            "The session object of a payload under the default mapping. Every field is optional and "
+            "`null` means absent; unknown keys are ignored with a warning (speaker and track fields with "
+            "`unsupported_field`). " + _CROSS_FIELD_RULES
+        ),
+        "type": "object",
+        "properties": {name: _nullable(field.accepts) for name, field in SESSION_RECORD_FIELDS.items()},
+        "additionalProperties": True,
+    }
 
-    model_config = ConfigDict(extra="allow")
 
-    session: SessionPayload
+_INGEST_PAYLOAD_SCHEMA: dict[str, Any] = {
+    "title": "IngestPayload",
+    "description": (
+        'A payload under the default mapping: the session under `"session"` (other keys are ignored with '
+        "a warning). An endpoint's mapping rules may place the fields elsewhere, rename them and set "
+        "defaults; its own JSON Schema, if any, applies on top."
+    ),
+    "type": "object",
+    "properties": {"session": {"$ref": "#/components/schemas/SessionPayload"}},
+    "required": ["session"],
+    "additionalProperties": True,
+}
 
+# Request bodies, by component name.
+REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
+    "IngestPayload": _INGEST_PAYLOAD_SCHEMA,
+    "SessionPayload": _session_payload_schema(),
+}
 
-# Every model the OpenAPI document names, by its component name.
+# Every response model the OpenAPI document names (nested models are added with them).
 COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
-    Accepted,
-    DryRunResult,
-    RequestOutcome,
-    MalformedRequest,
-    Unauthenticated,
-    NotFound,
-    IdempotencyInProgress,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    IdempotencyConflict,
-    RateLimited,
-    ServerError,
-    IngestPayload,
+    AcceptedReply,
+    DryRunResultReply,
+    RequestOutcomeReply,
+    RequestListingReply,
+    MalformedRequestReply,
+    BadListingQueryReply,
+    UnauthenticatedReply,
+    NotFoundReply,
+    IdempotencyInProgressReply,
+    PayloadTooLargeReply,
+    UnsupportedMediaTypeReply,
+    ValidationFailedReply,
+    IdempotencyConflictReply,
+    RateLimitedReply,
+    ServerErrorReply,
 )

@@ -1,34 +1,79 @@
-"""What the ingest use cases talk to, built once per warm Lambda (never at import time).
+"""What the use cases talk to, built by the factories here (never at import time): the one place that
+names the adapters behind each port (service.ports).
 
-Tests build their own `IngestDependencies` (a controlled clock, a fault-injecting sender) or call
-`reset_ingest_dependencies()` so no cache outlives its moto account.
+Tests build their own `IngestDependencies`/`ConsumerDependencies` (a controlled clock, a fault-injecting
+sender, the in-memory fakes of tests/support/fakes.py) or call `reset_ingest_dependencies()` so no cache
+outlives its moto account.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from session_ingest import limits
-from session_ingest.adapters.clock import Clock, SystemClock
+from session_ingest.adapters.clock import SystemClock
 from session_ingest.adapters.endpoint_store import EndpointCache, EndpointStore
 from session_ingest.adapters.queue_publisher import send_envelope
-from session_ingest.adapters.request_store import RequestStore
+from session_ingest.adapters.request_ledger import RequestLedger
+from session_ingest.adapters.sessions_repo import SessionsRepository
+from session_ingest.adapters.unit_of_work import dynamo_unit_of_work
+from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import KnownCounts
-from session_ingest.envelope import IngestEnvelope
-from session_ingest.service.match_preview import MatchPreviewer, preview_match
+from session_ingest.service.match_preview import DryRunMatch, MatchPreviewer, preview_match
+from session_ingest.service.ports import (
+    Clock,
+    EndpointsPort,
+    EnvelopeSender,
+    RequestLedgerPort,
+    SessionsPort,
+    UnitOfWorkFactory,
+)
 from session_ingest.settings import get_settings
 
 
 @dataclass
 class IngestDependencies:
     clock: Clock
-    endpoints: EndpointCache
-    requests: RequestStore = field(default_factory=RequestStore)
+    endpoints: EndpointsPort
+    ledger: RequestLedgerPort
+    preview_match: MatchPreviewer
+    unit_of_work: UnitOfWorkFactory = dynamo_unit_of_work
     known_counts: KnownCounts = field(default_factory=KnownCounts)
-    send: Callable[[IngestEnvelope], str] = send_envelope
-    preview_match: MatchPreviewer = preview_match
+    send: EnvelopeSender = send_envelope
+
+
+@dataclass
+class ConsumerDependencies:
+    """The ports the consumer needs; tests pass their own clock, sleep or fakes."""
+
+    sessions: SessionsPort
+    ledger: RequestLedgerPort
+    clock: Clock = field(default_factory=SystemClock)
+    unit_of_work: UnitOfWorkFactory = dynamo_unit_of_work
+    sleep: Callable[[float], None] = time.sleep
+    # The queue's maxReceiveCount (template.yaml RedrivePolicy): a failure on that receive dead-letters.
+    max_receive_count: int | None = None
+
+
+def request_ledger() -> RequestLedger:
+    return RequestLedger(get_settings().requests_table)
+
+
+def sessions_repository() -> SessionsRepository:
+    return SessionsRepository(get_settings().sessions_table)
+
+
+def previewer(sessions: SessionsPort) -> MatchPreviewer:
+    """The dry run's match preview, reading `sessions`."""
+
+    def preview(config: EndpointConfig, record: dict[str, Any]) -> DryRunMatch:
+        return preview_match(sessions, config, record)
+
+    return preview
 
 
 def build_ingest_dependencies(clock: Clock | None = None) -> IngestDependencies:
@@ -40,7 +85,12 @@ def build_ingest_dependencies(clock: Clock | None = None) -> IngestDependencies:
         miss_refresh_seconds=limits.CACHE_MISS_REFRESH_SECONDS,
         monotonic=clock.monotonic,
     )
-    return IngestDependencies(clock=clock, endpoints=cache)
+    return IngestDependencies(
+        clock=clock,
+        endpoints=cache,
+        ledger=request_ledger(),
+        preview_match=previewer(sessions_repository()),
+    )
 
 
 @functools.cache
@@ -51,3 +101,12 @@ def ingest_dependencies() -> IngestDependencies:
 
 def reset_ingest_dependencies() -> None:
     ingest_dependencies.cache_clear()
+
+
+def consumer_dependencies() -> ConsumerDependencies:
+    settings = get_settings()
+    return ConsumerDependencies(
+        sessions=SessionsRepository(settings.sessions_table),
+        ledger=RequestLedger(settings.requests_table),
+        max_receive_count=settings.max_receive_count,
+    )

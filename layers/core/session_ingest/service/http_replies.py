@@ -1,6 +1,8 @@
 """HTTP replies of the ingest API: the one place where results and errors become status, body, headers.
 
 Bodies follow SPEC §4. Beyond its table:
+- 400 `invalid_query`: a listing's `status`, `since`, `limit` or `cursor` cannot be used (a cursor of
+  another endpoint, or altered); the `errors` text names the parameter.
 - 400 `invalid_idempotency_key`: the Idempotency-Key header is empty, over 255 characters or holds
   control characters (a malformed request header, like malformed JSON, rather than a payload that
   fails validation, so 400 and not 422).
@@ -23,6 +25,7 @@ from session_ingest.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidIdempotencyKey,
+    InvalidListingQuery,
     MalformedJson,
     PayloadTooLarge,
     RateLimited,
@@ -31,7 +34,7 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from session_ingest.service.ingest import Accepted, DryRun, OutcomeLookup
+from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
 from session_ingest.service.request_outcomes import outcome_view
 
 VALIDATION_MESSAGE = "The provided payload is not in the correct format for this endpoint"
@@ -65,7 +68,7 @@ def _failure(status: int, message: str, error_type: str, **extra: Any) -> ApiRep
     )
 
 
-def accepted_reply(accepted: Accepted) -> ApiReply:
+def accepted_reply(accepted: AcceptedRequest) -> ApiReply:
     body = {"success": True, "request_id": accepted.request_id}
     return ApiReply(200, body, rate_limit_headers(accepted.rate))
 
@@ -82,6 +85,10 @@ def dry_run_reply(result: DryRun) -> ApiReply:
 
 def outcome_reply(lookup: OutcomeLookup) -> ApiReply:
     return ApiReply(200, outcome_view(lookup.outcome), rate_limit_headers(lookup.rate))
+
+
+def listing_reply(listing: RequestListing) -> ApiReply:
+    return ApiReply(200, listing.document, rate_limit_headers(listing.rate))
 
 
 def not_found_reply() -> ApiReply:
@@ -118,6 +125,8 @@ def error_reply(error: Exception) -> ApiReply:
             return _failure(400, "Invalid", "malformed_json", errors=reason)
         case InvalidIdempotencyKey(reason=reason):
             return _failure(400, "Invalid", "invalid_idempotency_key", errors=reason)
+        case InvalidListingQuery():
+            return _failure(400, "Invalid", "invalid_query", errors=str(error))
         case ValidationFailed(errors=field_errors):
             details = [field_error.as_dict() for field_error in field_errors]
             return _failure(422, "Invalid", "validation_error", errors=VALIDATION_MESSAGE, details=details)

@@ -12,15 +12,12 @@ accepted request is counted by the same transaction that stores it (two AWS call
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from session_ingest import limits
-from session_ingest.adapters import rate_limiter
 from session_ingest.adapters.queue_publisher import QueueUnavailable
-from session_ingest.adapters.request_store import CounterExhausted, KeyAlreadyClaimed, StoreUnavailable
 from session_ingest.domain.admission import raw_body, require_json_media_type
 from session_ingest.domain.idempotency import (
     IdempotencyClaim,
@@ -37,10 +34,11 @@ from session_ingest.domain.models import (
     EndpointConfig,
     IngestWarning,
     MappingResult,
-    RequestOutcome,
     RequestStatus,
+    StoredOutcome,
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
+from session_ingest.domain.request_listing import parse_listing_query
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -53,15 +51,23 @@ from session_ingest.errors import (
     MalformedJson,
     RateLimited,
     RequestNotFound,
+    StoreError,
+    StoreUnavailable,
     Unauthenticated,
     ValidationFailed,
 )
 from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
-from session_ingest.service.match_preview import MatchPreview
+from session_ingest.service.match_preview import DryRunMatch
+from session_ingest.service.ports import Committed, ConditionFailed, UnitOfWork
+from session_ingest.service.request_listing import list_requests
+from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
 
-NOT_QUEUED_REASON = "not queued: the client was told to retry"
+# The items of the acceptance unit of work, by name.
+COUNTER = "counter"
+REQUEST = "request"
+IDEMPOTENCY_KEY = "idempotency_key"
 _NOT_AN_OBJECT = FieldError("$", "The payload must be a JSON object")
 
 
@@ -79,7 +85,7 @@ class IngestRequest:
 
 
 @dataclass(frozen=True)
-class Accepted:
+class AcceptedRequest:
     """The request is durably queued (or was, for a replay: `request_id` is then the first one's)."""
 
     request_id: str
@@ -91,13 +97,19 @@ class Accepted:
 class DryRun:
     record: dict[str, Any]
     warnings: list[IngestWarning]
-    match: MatchPreview
+    match: DryRunMatch
     rate: RateLimitState
 
 
 @dataclass(frozen=True)
 class OutcomeLookup:
-    outcome: RequestOutcome
+    outcome: StoredOutcome
+    rate: RateLimitState
+
+
+@dataclass(frozen=True)
+class RequestListing:
+    document: dict[str, Any]
     rate: RateLimitState
 
 
@@ -171,8 +183,8 @@ def _spend(deps: IngestDependencies, window: RateWindow) -> RateLimitState:
     nothing, and the verdict it is about to get does not depend on the count).
     """
     try:
-        consumed = rate_limiter.consume(window)
-    except (ClientError, BotoCoreError):
+        consumed = deps.ledger.consume(window)
+    except StoreUnavailable:
         logger.warning("rate counter unavailable; request not counted", exc_info=True)
         return _known_state(deps, window)
     deps.known_counts.observe(window, consumed.count)
@@ -199,35 +211,54 @@ def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotenc
     return _Screened(config, window, raw, payload, mapped, key)
 
 
-def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> Accepted:
+def accept_payload(request: IngestRequest, deps: IngestDependencies | None = None) -> AcceptedRequest:
     """Validate, store and queue one payload. A 200 only ever follows a successful SQS send."""
     deps = deps or ingest_dependencies()
     screened = _screen(deps, request, with_idempotency=True)
     now = deps.clock.now()
     claim = _claim(screened, request.request_id)
-    outcome = RequestOutcome(
+    outcome = StoredOutcome(
         request_id=request.request_id,
         endpoint_id=screened.config.endpoint_id,
         status=RequestStatus.QUEUED,
         accepted_at=now,
         warnings=screened.mapped.warnings,
+        config_version=screened.config.config_version,
     )
     try:
-        deps.requests.record_accepted(outcome, screened.window, claim, now)
-    except CounterExhausted as exhausted:
-        deps.known_counts.observe(screened.window, exhausted.count)
-        raise _rate_limited(deps, screened.window) from None
-    except KeyAlreadyClaimed as repeat:
-        assert claim is not None  # only a claim can be already claimed
-        return _answer_repeat(deps, screened, repeat.existing, claim)
-    except StoreUnavailable as error:
+        result = stage_acceptance(deps, outcome, screened.window, claim).commit()
+    except StoreError as error:
         logger.error("request not stored", extra={"reason": str(error)})
         raise EnqueueFailed from error
+    if isinstance(result, ConditionFailed) and result.on(COUNTER):
+        deps.known_counts.observe(screened.window, deps.ledger.count_in(result.item(COUNTER)))
+        raise _rate_limited(deps, screened.window)
+    if isinstance(result, ConditionFailed) and (held := result.item(IDEMPOTENCY_KEY)) is not None:
+        assert claim is not None  # only a claim can be already claimed
+        return _answer_repeat(deps, screened, deps.ledger.claim_in(held), claim)
+    if not isinstance(result, Committed):
+        logger.error("request not stored", extra={"reason": str(result)})
+        raise EnqueueFailed
     deps.known_counts.add_accepted(screened.window)
     _enqueue(deps, _envelope(screened, outcome), claim)
     record_accepted()
     logger.info("request accepted", extra={"endpoint_id": screened.config.endpoint_id})
-    return Accepted(request.request_id, _known_state(deps, screened.window))
+    return AcceptedRequest(request.request_id, _known_state(deps, screened.window))
+
+
+def stage_acceptance(
+    deps: IngestDependencies, outcome: StoredOutcome, window: RateWindow, claim: IdempotencyClaim | None
+) -> UnitOfWork:
+    """The writes that accept a request, all or nothing: the rate counter's conditional increment, the
+    `queued` outcome and, with an Idempotency-Key, its claim. A rate-limited or repeated request leaves
+    no trace, and a counted request always has its outcome. A failed condition returns the counter or
+    the claim as stored, so telling 429 from a replay costs no extra read."""
+    uow = deps.unit_of_work()
+    uow.add(COUNTER, deps.ledger.count_request(window))
+    uow.add(REQUEST, deps.ledger.new_request(outcome))
+    if claim is not None:
+        uow.add(IDEMPOTENCY_KEY, deps.ledger.claim_key(claim, outcome.accepted_at))
+    return uow
 
 
 def _claim(screened: _Screened, request_id: str) -> IdempotencyClaim | None:
@@ -241,7 +272,7 @@ def _claim(screened: _Screened, request_id: str) -> IdempotencyClaim | None:
     )
 
 
-def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
+def _envelope(screened: _Screened, outcome: StoredOutcome) -> IngestEnvelope:
     assert screened.mapped.record is not None  # validate_payload guarantees a record
     return IngestEnvelope(
         request_id=outcome.request_id,
@@ -258,7 +289,7 @@ def _envelope(screened: _Screened, outcome: RequestOutcome) -> IngestEnvelope:
 
 def _answer_repeat(
     deps: IngestDependencies, screened: _Screened, existing: StoredClaim, claim: IdempotencyClaim
-) -> Accepted:
+) -> AcceptedRequest:
     verdict = judge_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
@@ -268,10 +299,10 @@ def _answer_repeat(
         return _resume(deps, screened, replace(claim, request_id=existing.request_id))
     logger.info("idempotent replay", extra={"original_request_id": existing.request_id})
     record_replayed()
-    return Accepted(existing.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(existing.request_id, _known_state(deps, screened.window), replayed=True)
 
 
-def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> Accepted:
+def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyClaim) -> AcceptedRequest:
     """Finish a request that stopped between storing and confirming its key, under its own id.
 
     It may have died before its send, or after it (a Lambda timeout): sending its envelope again is safe
@@ -280,26 +311,27 @@ def _resume(deps: IngestDependencies, screened: _Screened, claim: IdempotencyCla
     time stays the first one. Any AWS error here is a 503: the client's retry resumes again.
     """
     try:
-        first = deps.requests.get_outcome(claim.request_id)
-        if first is None or (first.status is RequestStatus.FAILED and NOT_QUEUED_REASON in first.errors):
-            first = RequestOutcome(
+        first = deps.ledger.get(claim.request_id)
+        if first is None or may_accept_again(first):
+            first = StoredOutcome(
                 request_id=claim.request_id,
                 endpoint_id=screened.config.endpoint_id,
                 status=RequestStatus.QUEUED,
                 accepted_at=first.accepted_at if first is not None else deps.clock.now(),
                 warnings=screened.mapped.warnings,
+                config_version=screened.config.config_version,
             )
-            if not deps.requests.reopen(first, NOT_QUEUED_REASON):
+            if not deps.ledger.reopen(first):
                 raise IdempotencyInProgress(retry_after_seconds=1)  # another repeat is resuming it
         if first.status is RequestStatus.QUEUED:
             deps.send(_envelope(screened, first))
-        deps.requests.confirm_claim(claim)
-    except (ClientError, BotoCoreError, QueueUnavailable) as error:
+        deps.ledger.confirm_claim(claim)
+    except (StoreError, QueueUnavailable) as error:
         logger.error("abandoned request not resumed", extra={"reason": str(error)})
         raise EnqueueFailed from error
     record_accepted()  # the first invocation stopped before counting it
     logger.info("abandoned request resumed", extra={"original_request_id": claim.request_id})
-    return Accepted(claim.request_id, _known_state(deps, screened.window), replayed=True)
+    return AcceptedRequest(claim.request_id, _known_state(deps, screened.window), replayed=True)
 
 
 def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: IdempotencyClaim | None) -> None:
@@ -312,8 +344,8 @@ def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: Idempote
         raise EnqueueFailed from error
     if claim is not None:
         try:
-            deps.requests.confirm_claim(claim)
-        except (ClientError, BotoCoreError):
+            deps.ledger.confirm_claim(claim)
+        except StoreError:
             # The message is queued, so the answer is still 200; a repeat of this key now gets 409
             # until the claim goes stale.
             logger.exception("queued, but the idempotency claim could not be confirmed")
@@ -321,13 +353,13 @@ def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: Idempote
 
 def _undo_acceptance(deps: IngestDependencies, request_id: str, claim: IdempotencyClaim | None) -> None:
     try:
-        deps.requests.mark_not_queued(request_id, NOT_QUEUED_REASON)
-    except (ClientError, BotoCoreError):
+        fail_not_queued(deps.ledger, request_id)
+    except StoreError:
         logger.exception("could not mark the request item as not queued")
     if claim is not None:
         try:
-            deps.requests.release_claim(claim)
-        except (ClientError, BotoCoreError):
+            deps.ledger.release_claim(claim)
+        except StoreError:
             logger.exception("could not release the idempotency claim")
 
 
@@ -359,8 +391,29 @@ def get_request_outcome(
     if not _is_uuid(request_id):
         raise RequestNotFound
     window = _window(deps, config)
-    outcome, count = deps.requests.outcome_and_count(request_id, window)
+    outcome, count = deps.ledger.outcome_and_count(request_id, window)
     deps.known_counts.observe(window, count)
     if outcome is None or outcome.endpoint_id != config.endpoint_id:
         raise RequestNotFound
     return OutcomeLookup(outcome, window.state(count, deps.clock.now().timestamp()))
+
+
+def list_endpoint_requests(
+    endpoint_id: str,
+    authorization: str | None,
+    parameters: Mapping[str, str | None],
+    deps: IngestDependencies | None = None,
+) -> RequestListing:
+    """A page of the endpoint's own requests, newest first (contract §9); a bad parameter is a 400.
+
+    Like a status lookup it spends no rate-limit unit, and it reads no counter either: the RateLimit-*
+    headers report what this instance knows of the window (a lower bound of the count).
+    """
+    deps = deps or ingest_dependencies()
+    config = authenticate(deps, endpoint_id, authorization)
+    query = parse_listing_query(config.endpoint_id, parameters)
+    document = list_requests(deps.ledger, query)
+    window = _window(deps, config)
+    return RequestListing(
+        document, window.state(deps.known_counts.known(window), deps.clock.now().timestamp())
+    )

@@ -1,22 +1,24 @@
 """The dry run's preview of the session a payload would create or update (SPEC §4 `/test` → `match`).
 
-The lookup itself is the consumer's (`service.matching.preview_match`: SPEC §6 rules 1-3 on the same
+The lookup is the consumer's own (`service.matching.find_match`: SPEC §6 rules 1-3 on the same
 consistent reads the consumer makes), so the preview says exactly what processing would do with the data
-stored now. This module gives it the API's typed shape and is the dry run's one call point.
+stored now. Read-only: nothing is written, not even a session number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from session_ingest.domain.matching import match_keys
 from session_ingest.domain.models import EndpointConfig
-from session_ingest.service import matching
+from session_ingest.service.matching import find_match
+from session_ingest.service.ports import SessionsPort
 
 
-class MatchPreview(BaseModel):
+class DryRunMatch(BaseModel):
     """What the consumer would do with the record: create, or update the session found by `by`."""
 
     action: Literal["create", "update"]
@@ -24,9 +26,18 @@ class MatchPreview(BaseModel):
     resource_id: str | None = None
 
 
-MatchPreviewer = Callable[[EndpointConfig, dict[str, Any]], MatchPreview]
+MatchPreviewer = Callable[[EndpointConfig, dict[str, Any]], DryRunMatch]
 
 
-def preview_match(config: EndpointConfig, record: dict[str, Any]) -> MatchPreview:
-    """The consumer's read-only match for `record` in the endpoint's event."""
-    return MatchPreview.model_validate(matching.preview_match(config, record))
+def preview_match(sessions: SessionsPort, config: EndpointConfig, record: Mapping[str, Any]) -> DryRunMatch:
+    """The consumer's read-only match for `record` in the endpoint's event.
+
+    Raises ValueError for a resource id of another organisation (the mapper rejects those first).
+    """
+    keys = match_keys(record, config.organisation)
+    match = find_match(sessions, config.event_id, keys)
+    return DryRunMatch(
+        action=match.decision.action.value,
+        by=match.decision.by.value if match.decision.by is not None else None,
+        resource_id=match.session.resource_id if match.session is not None else None,
+    )

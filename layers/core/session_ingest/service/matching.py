@@ -1,22 +1,18 @@
 """Finding the session a record matches (SPEC §6 rules 1-3), shared by the consumer and the dry run.
 
 Only strongly consistent reads of key-addressed items decide: the session by its number, the uid claim,
-then the claimed session. The API's `/test` route calls `preview_match`, the consumer `find_match`, so
-what the dry run reports is exactly what the consumer will do with the same stored data.
+then the claimed session. The API's `/test` route (service.match_preview) and the consumer both call
+`find_match`, so what the dry run reports is exactly what the consumer will do with the same stored data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from session_ingest.adapters.sessions_repo import SessionsRepository
-from session_ingest.domain.matching import MatchBy, MatchDecision, MatchKeys, decide_match, match_keys
-from session_ingest.domain.models import EndpointConfig
+from session_ingest.domain.matching import MatchBy, MatchDecision, MatchKeys, decide_match
 from session_ingest.domain.sessions import StoredSession, UidClaim
 from session_ingest.errors import TransientFailure
-from session_ingest.settings import get_settings
+from session_ingest.service.ports import SessionsPort
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ class InconsistentClaim(TransientFailure):
 
 
 def find_match(
-    sessions: SessionsRepository, event_id: int, keys: MatchKeys, location_number: int | None = None
+    sessions: SessionsPort, event_id: int, keys: MatchKeys, location_number: int | None = None
 ) -> Match:
     """Rules 1-3 on consistent reads: one batch read, plus the claimed session when matched by uid."""
     snapshot = sessions.read_snapshot(event_id, keys.session_number, keys.organisation_uid, location_number)
@@ -55,19 +51,3 @@ def find_match(
         location_exists=snapshot.location_exists,
         resource_id_unmatched=keys.session_number is not None and snapshot.session is None,
     )
-
-
-def preview_match(endpoint: EndpointConfig, record: Mapping[str, Any]) -> dict[str, Any]:
-    """What the consumer would do with `record` now (read-only): SPEC §4's `match` object of `/test`.
-
-    Returns `{"action": "create"|"update", "by": "resource_id"|"organisation_uid"|None,
-    "resource_id": str|None}`. Raises ValueError for a resource id of another organisation (the mapper
-    rejects those first).
-    """
-    keys = match_keys(record, endpoint.organisation)
-    match = find_match(SessionsRepository(get_settings().sessions_table), endpoint.event_id, keys)
-    return {
-        "action": match.decision.action.value,
-        "by": match.decision.by.value if match.decision.by is not None else None,
-        "resource_id": match.session.resource_id if match.session is not None else None,
-    }

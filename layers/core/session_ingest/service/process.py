@@ -7,32 +7,32 @@ Guarantees and how they are kept:
   (`attribute_not_exists`); the loser is cancelled, re-runs matching, finds the claim and updates;
 - create then immediate update: matching reads key-addressed items with strongly consistent reads;
 - out-of-order delivery: per-field last-writer-wins by accept time, under optimistic locking (version);
-- failures: permanent ones end the outcome `failed` and consume the message; transient ones record the
-  reason on the outcome and leave the message to SQS redelivery (then the DLQ).
+- failures: permanent ones end the outcome `failed` (`invalid`) and consume the message; transient ones
+  record the reason on the outcome and leave the message to SQS redelivery; on the last receive SQS
+  allows, the outcome ends `failed` (`dead_lettered`) and the message goes to the DLQ.
+
+The writes of one attempt go to one unit of work under names (REQUEST_ITEM, SESSION_ITEM, `claim:<uid>`),
+so a cancelled commit says by name which condition failed. Which outcome move is made when is decided in
+service.request_outcomes.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from session_ingest import limits
-from session_ingest.adapters.request_outcomes import RequestOutcomes, RequestRef
-from session_ingest.adapters.sessions_repo import NewSession, SessionChange, SessionsRepository
-from session_ingest.adapters.transactions import TransactionCancelled, transact_write
 from session_ingest.domain.locations import location_number, resolve_location
 from session_ingest.domain.matching import MatchKeys, UidPlan, match_keys, plan_uid_claims
 from session_ingest.domain.merge import merge_fields
-from session_ingest.domain.models import EndpointType, IngestWarning, RequestStatus
+from session_ingest.domain.models import EndpointType, IngestWarning
+from session_ingest.domain.request_lifecycle import RequestRef
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import (
     ORGANISATION_UID_FIELD,
@@ -46,22 +46,37 @@ from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
     PermanentFailure,
     ProcessingError,
+    StoreUnavailable,
     TransientFailure,
     UnreadableMessage,
     WriteConflict,
+    WriteRejected,
 )
 from session_ingest.observability import logger
 from session_ingest.service import consumer_metrics
+from session_ingest.service import request_outcomes as outcomes
+from session_ingest.service.dependencies import ConsumerDependencies, consumer_dependencies
 from session_ingest.service.matching import Match, find_match
-from session_ingest.settings import get_settings
+from session_ingest.service.ports import (
+    CommitResult,
+    Committed,
+    ConditionFailed,
+    NewSession,
+    SessionChange,
+    UnitOfWork,
+)
+from session_ingest.service.request_outcomes import REQUEST_ITEM
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 STALE_FIELD = "stale_field"
 DUPLICATE_UID = "duplicate_organisation_uid"
 RESOURCE_ID_NOT_FOUND = "resource_id_not_found"
-# The request outcome is always the first transact item, so its cancellation reason is reasons[0].
-_OUTCOME_ITEM = 0
-_SESSION_ITEM = 1
+SESSION_ITEM = "session"  # the session's name in the unit of work (the outcome's is REQUEST_ITEM)
+
+
+def claim_item(organisation_uid: str) -> str:
+    """A uid claim's name in the unit of work."""
+    return f"claim:{organisation_uid}"
 
 
 class ProcessStatus(StrEnum):
@@ -88,24 +103,6 @@ class ProcessResult:
     warnings: tuple[IngestWarning, ...] = ()
 
 
-@dataclass
-class ConsumerDependencies:
-    """The adapters and effects the use case needs; tests pass their own clock or sleep."""
-
-    sessions: SessionsRepository
-    outcomes: RequestOutcomes
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    sleep: Callable[[float], None] = time.sleep
-
-
-def consumer_dependencies() -> ConsumerDependencies:
-    settings = get_settings()
-    return ConsumerDependencies(
-        sessions=SessionsRepository(settings.sessions_table),
-        outcomes=RequestOutcomes(settings.requests_table),
-    )
-
-
 # -- entry point ------------------------------------------------------------------------------------------
 
 
@@ -116,7 +113,9 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
     try:
         envelope = read_envelope(message)
     except UnreadableMessage as error:
-        _record_retry(deps, message.request_id, error.reason)
+        _record_retry(
+            deps, message, RequestRef(message.request_id) if message.request_id else None, error.reason
+        )
         raise
     except PermanentFailure as error:
         return _fail(deps, RequestRef(_raw_request_id(message)), error.reason, [])
@@ -126,17 +125,20 @@ def process_message(message: QueueMessage, deps: ConsumerDependencies | None = N
         return apply_envelope(envelope, deps)
     except PermanentFailure as error:
         return _fail(deps, _ref(envelope), error.reason, envelope.warnings)
+    except WriteRejected as error:
+        # DynamoDB refuses the write itself (e.g. an item over its size limit): no retry can succeed.
+        return _fail(deps, _ref(envelope), f"write refused: {error}", envelope.warnings)
     except ProcessingError as error:
-        _record_retry(deps, envelope.request_id, error.reason)
+        _record_retry(deps, message, _ref(envelope), error.reason)
         raise
-    except (ClientError, BotoCoreError) as error:
+    except StoreUnavailable as error:
         reason = f"AWS error: {error}"
-        _record_retry(deps, envelope.request_id, reason)
+        _record_retry(deps, message, _ref(envelope), reason)
         raise TransientFailure(reason) from error
     except Exception as error:
         # A defect: keep the message (it reaches the DLQ) and leave the reason where operators look.
         logger.exception("unexpected error while processing a message")
-        _record_retry(deps, envelope.request_id, f"unexpected {type(error).__name__}: {error}")
+        _record_retry(deps, message, _ref(envelope), f"unexpected {type(error).__name__}: {error}")
         raise
 
 
@@ -189,30 +191,26 @@ def apply_envelope(envelope: IngestEnvelope, deps: ConsumerDependencies) -> Proc
     """Match and upsert, retrying lost races and optimistic-lock conflicts with jittered backoff."""
     prepared = _prepare(envelope)
     reserved_number: int | None = None
-    last_cancel: TransactionCancelled | None = None
+    lost: CommitResult | None = None
     for attempt in range(limits.MAX_WRITE_ATTEMPTS):
         if attempt:
             deps.sleep(_backoff_seconds(attempt))
         match = find_match(deps.sessions, envelope.event_id, prepared.keys, prepared.location_number)
-        try:
-            if match.session is None:
-                if reserved_number is None:
-                    reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
-                return _create(prepared, match, reserved_number, deps)
-            return _update(prepared, match, deps)
-        except TransactionCancelled as cancelled:
-            if cancelled.failed_condition(_OUTCOME_ITEM):
-                return _redelivered(envelope, cancelled)
-            if match.session is None and cancelled.failed_condition(_SESSION_ITEM):
-                reserved_number = None  # the number is taken (counter behind the table): draw another
-            logger.info(
-                "write lost a race; re-reading",
-                extra={"attempt": attempt + 1, "reasons": [reason.code for reason in cancelled.reasons]},
-            )
-            last_cancel = cancelled
-    raise WriteConflict(
-        f"{limits.MAX_WRITE_ATTEMPTS} write attempts lost to concurrent writers ({last_cancel})"
-    )
+        if match.session is None:
+            if reserved_number is None:
+                reserved_number = deps.sessions.allocate_number(envelope.organisation, SESSION_KIND)
+            done = _create(prepared, match, reserved_number, deps)
+        else:
+            done = _update(prepared, match, deps)
+        if isinstance(done, ProcessResult):
+            return done
+        if isinstance(done, ConditionFailed) and done.on(REQUEST_ITEM):
+            return _redelivered(deps, envelope, done.item(REQUEST_ITEM))
+        if isinstance(done, ConditionFailed) and match.session is None and done.on(SESSION_ITEM):
+            reserved_number = None  # the number is taken (counter behind the table): draw another
+        logger.info("write lost a race; re-reading", extra={"attempt": attempt + 1, "result": str(done)})
+        lost = done
+    raise WriteConflict(f"{limits.MAX_WRITE_ATTEMPTS} write attempts lost to concurrent writers ({lost})")
 
 
 def _prepare(envelope: IngestEnvelope) -> _Prepared:
@@ -262,31 +260,31 @@ def _base_warnings(prepared: _Prepared, match: Match) -> tuple[dict[str, Any], l
     return fields, warnings
 
 
-def _create(prepared: _Prepared, match: Match, number: int, deps: ConsumerDependencies) -> ProcessResult:
+def _create(
+    prepared: _Prepared, match: Match, number: int, deps: ConsumerDependencies
+) -> ProcessResult | CommitResult:
+    """Create the session; the ProcessResult once committed, else what stopped the commit."""
     envelope = prepared.envelope
     fields, warnings = _base_warnings(prepared, match)
     resource_id = format_resource_id(envelope.organisation, SESSION_KIND, number)
     uid_plan = plan_uid_claims(number, None, prepared.keys.organisation_uid, match.claim, None)
-    now = deps.clock()
+    now = deps.clock.now()
     all_warnings = [*envelope.warnings, *warnings]
-    items = [
-        deps.outcomes.processed(_ref(envelope), "created", resource_id, all_warnings, now),
-        deps.sessions.put_new_session(
-            NewSession(envelope.event_id, envelope.organisation, number, fields, envelope.accepted_at), now
-        ),
-        *(
-            deps.sessions.write_claim(envelope.event_id, envelope.organisation, w, now)
-            for w in uid_plan.writes
-        ),
-    ]
-    transact_write(items)
+    uow = deps.unit_of_work()
+    outcomes.stage_processed(uow, deps.ledger, _ref(envelope), "created", resource_id, all_warnings, now)
+    new = NewSession(envelope.event_id, envelope.organisation, number, fields, envelope.accepted_at)
+    uow.add(SESSION_ITEM, deps.sessions.put_new_session(new, now))
+    _stage_claims(uow, deps, envelope, uid_plan, now)
+    if not isinstance(result := uow.commit(), Committed):
+        return result
     consumer_metrics.count(consumer_metrics.SESSIONS_CREATED)
     consumer_metrics.accept_to_processed(envelope.accepted_at, now)
     logger.info("session created", extra={"resource_id": resource_id, "event_id": envelope.event_id})
     return ProcessResult(ProcessStatus.CREATED, envelope.request_id, resource_id, tuple(warnings))
 
 
-def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> ProcessResult:
+def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> ProcessResult | CommitResult:
+    """Update the matched session; the ProcessResult once committed, else what stopped the commit."""
     envelope = prepared.envelope
     session = match.session
     assert session is not None
@@ -297,22 +295,31 @@ def _update(prepared: _Prepared, match: Match, deps: ConsumerDependencies) -> Pr
     uid_plan, duplicate = _uid_claims(prepared, match, session, new_uid, deps)
     if duplicate is not None:
         warnings.append(_duplicate_warning(duplicate))
-    now = deps.clock()
-    items = [
-        deps.outcomes.processed(
-            _ref(envelope), "updated", session.resource_id, [*envelope.warnings, *warnings], now
-        )
-    ]
+    now = deps.clock.now()
+    uow = deps.unit_of_work()
+    all_warnings = [*envelope.warnings, *warnings]
+    outcomes.stage_processed(
+        uow, deps.ledger, _ref(envelope), "updated", session.resource_id, all_warnings, now
+    )
     if merge.applied or uid_plan.writes:
         change = SessionChange(session, merge.applied, envelope.accepted_at, new_uid)
-        items.append(deps.sessions.update_session(change, now))
-    items.extend(
-        deps.sessions.write_claim(envelope.event_id, envelope.organisation, w, now) for w in uid_plan.writes
-    )
-    transact_write(items)
+        uow.add(SESSION_ITEM, deps.sessions.update_session(change, now))
+    _stage_claims(uow, deps, envelope, uid_plan, now)
+    if not isinstance(result := uow.commit(), Committed):
+        return result
     _report_update(envelope, session.resource_id, merge.stale, duplicate, now)
     logger.info("session updated", extra={"resource_id": session.resource_id, "by": match.decision.by})
     return ProcessResult(ProcessStatus.UPDATED, envelope.request_id, session.resource_id, tuple(warnings))
+
+
+def _stage_claims(
+    uow: UnitOfWork, deps: ConsumerDependencies, envelope: IngestEnvelope, plan: UidPlan, now: datetime
+) -> None:
+    for write in plan.writes:
+        uow.add(
+            claim_item(write.organisation_uid),
+            deps.sessions.write_claim(envelope.event_id, envelope.organisation, write, now),
+        )
 
 
 @dataclass(frozen=True)
@@ -402,19 +409,24 @@ def _duplicate_warning(duplicate: _Duplicate) -> IngestWarning:
 # -- outcomes ---------------------------------------------------------------------------------------------
 
 
-def _redelivered(envelope: IngestEnvelope, cancelled: TransactionCancelled) -> ProcessResult:
-    stored = cancelled.reasons[_OUTCOME_ITEM].item or {}
-    logger.info("request already final; redelivery changes nothing", extra={"status": stored.get("status")})
-    return ProcessResult(ProcessStatus.ALREADY_FINAL, envelope.request_id, stored.get("resource_id"))
+def _redelivered(
+    deps: ConsumerDependencies, envelope: IngestEnvelope, item: dict[str, Any] | None
+) -> ProcessResult:
+    stored = deps.ledger.outcome_in(item)
+    status = None if stored is None else stored.status.value
+    logger.info("request already final; redelivery changes nothing", extra={"status": status})
+    return ProcessResult(
+        ProcessStatus.ALREADY_FINAL, envelope.request_id, None if stored is None else stored.resource_id
+    )
 
 
 def _already_final(deps: ConsumerDependencies, envelope: IngestEnvelope) -> ProcessResult | None:
     """On a redelivery, skip all work when the outcome is already final (saves a wasted session number)."""
-    stored = deps.outcomes.get(envelope.request_id)
-    if stored is None or stored.get("status") == RequestStatus.QUEUED.value:
+    stored = deps.ledger.get(envelope.request_id)
+    if stored is None or not outcomes.redelivery_of_final(stored):
         return None
-    logger.info("request already final; redelivery changes nothing", extra={"status": stored.get("status")})
-    return ProcessResult(ProcessStatus.ALREADY_FINAL, envelope.request_id, stored.get("resource_id"))
+    logger.info("request already final; redelivery changes nothing", extra={"status": stored.status.value})
+    return ProcessResult(ProcessStatus.ALREADY_FINAL, envelope.request_id, stored.resource_id)
 
 
 def _fail(
@@ -422,18 +434,24 @@ def _fail(
 ) -> ProcessResult:
     """A permanent failure: the outcome says why, and the message is consumed (not retried forever)."""
     logger.error("request failed permanently", extra={"reason": reason})
-    deps.outcomes.mark_failed(ref, [reason], warnings, deps.clock())
+    outcomes.fail_invalid(deps.ledger, ref, reason, warnings, deps.clock.now())
     consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
     return ProcessResult(ProcessStatus.FAILED, ref.request_id)
 
 
-def _record_retry(deps: ConsumerDependencies, request_id: str | None, reason: str) -> None:
-    """Best effort: keep the last failure on the outcome so the DLQ tooling can explain it."""
+def _record_retry(
+    deps: ConsumerDependencies, message: QueueMessage, ref: RequestRef | None, reason: str
+) -> None:
+    """Best effort: keep the last failure on the outcome so operators can explain it; on the message's
+    last allowed receive (it goes to the DLQ next), the outcome becomes failed, dead-lettered."""
     consumer_metrics.count(consumer_metrics.RECORDS_FAILED)
     logger.warning("message failed; left for redelivery", extra={"reason": reason})
-    if request_id is None:
+    if ref is None:
         return
+    now = deps.clock.now()
     try:
-        deps.outcomes.note_retry(request_id, reason, deps.clock())
-    except (ClientError, BotoCoreError):
+        outcomes.note_retry(deps.ledger, ref.request_id, reason, now)
+        if outcomes.is_last_receive(message.receive_count, deps.max_receive_count):
+            outcomes.fail_dead_lettered(deps.ledger, ref, reason, now)
+    except (StoreUnavailable, WriteRejected):
         logger.exception("could not record the failure reason on the request outcome")

@@ -7,15 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ingestctl.commands.json_output import emit, fail
+from ingestctl.admin.locations import LocationsRepository
+from ingestctl.commands.failures import EXIT_BAD_INPUT, fail
+from ingestctl.commands.output import StackOption, TableOption, emit, emit_table
 from ingestctl.resources import configure
-from session_ingest.adapters.locations import LocationsRepository
 
 app = typer.Typer(help="Manage the locations of an event.", no_args_is_help=True)
-
-StackOption = Annotated[
-    str | None, typer.Option("--stack", help="Deployed stack to read resource names from.")
-]
 
 
 @app.command("create")
@@ -27,7 +24,7 @@ def create_location(
 ) -> None:
     """Store a location; prints `{"resource_id", "id", "name", "event_id", "organisation", "created_at"}`."""
     if not name.strip():
-        fail("--name must not be empty")
+        fail("--name must not be empty", EXIT_BAD_INPUT)
     repo = LocationsRepository(configure(stack).sessions_table)
     emit(repo.create(org, event_id, name.strip(), datetime.now(UTC)))
 
@@ -36,7 +33,16 @@ def create_location(
 def list_locations(
     event_id: Annotated[int, typer.Option("--event-id", help="The event whose locations to list.")],
     stack: StackOption = None,
+    table: TableOption = False,
 ) -> None:
     """Every location of an event."""
     found = list(LocationsRepository(configure(stack).sessions_table).list_locations(event_id))
+    if table:
+        columns = ["resource_id", "name", "organisation", "created_at"]
+        emit_table(
+            f"event {event_id}: {len(found)} locations",
+            columns,
+            [[loc.get(c) for c in columns] for loc in found],
+        )
+        return
     emit({"event_id": event_id, "count": len(found), "locations": found})

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
+from ingestctl.commands.failures import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from ingestctl.commands.output import emit
 from session_ingest.domain.json_body import parse_json_body
 from session_ingest.domain.mapping import load_mapping_rules, map_payload
 from session_ingest.domain.models import MappingRules
 from session_ingest.errors import InvalidMapping, MalformedJson
 
-EXIT_FIELD_ERRORS = 1
-EXIT_BAD_INPUT = 2
+EXIT_FIELD_ERRORS = EXIT_FAILED
 
 
 def map_command(
@@ -38,9 +38,9 @@ def map_command(
         _fail(f"invalid JSON in {_describe(payload_file)}: {error.reason}")
     result = map_payload(payload, rules, org)
     if result.errors or result.record is None:
-        _emit({"errors": [error.as_dict() for error in result.errors]})
+        emit({"errors": [error.as_dict() for error in result.errors]})
         raise typer.Exit(EXIT_FIELD_ERRORS)
-    _emit({"record": result.record, "warnings": [warning.model_dump() for warning in result.warnings]})
+    emit({"record": result.record, "warnings": [warning.model_dump() for warning in result.warnings]})
 
 
 def _load_rules(path: Path) -> MappingRules:
@@ -67,10 +67,5 @@ def _describe(payload_file: str) -> str:
     return "standard input" if payload_file == "-" else payload_file
 
 
-def _emit(document: dict[str, Any]) -> None:
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"ingestctl map: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+    fail(message, EXIT_BAD_INPUT)

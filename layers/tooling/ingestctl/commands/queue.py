@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 
+from ingestctl.admin.queues import QueueDepth, queue_depth
+from ingestctl.commands.failures import fail
+from ingestctl.commands.output import StackOption, emit, progress
 from ingestctl.resources import configure
 from session_ingest.adapters.aws import client
 
@@ -20,41 +23,20 @@ POLL_INTERVAL_SECONDS = 0.2
 STABLE_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class QueueDepth:
-    visible: int
-    in_flight: int
-    delayed: int
-
-    @property
-    def empty(self) -> bool:
-        return self.visible == self.in_flight == self.delayed == 0
-
-
-def queue_depth(sqs: Any, queue_url: str) -> QueueDepth:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return QueueDepth(
-        visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
-        in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-    )
-
-
 def wait_until_drained(
-    sqs: Any, queue_url: str, timeout_seconds: float, stable_seconds: float = STABLE_SECONDS
+    sqs: Any,
+    queue_url: str,
+    timeout_seconds: float,
+    stable_seconds: float = STABLE_SECONDS,
+    on_reading: Callable[[QueueDepth], None] | None = None,
 ) -> tuple[bool, QueueDepth]:
     """True once the queue has read empty (visible + in flight + delayed = 0) for `stable_seconds`."""
     deadline = time.monotonic() + timeout_seconds
     empty_since: float | None = None
     while True:
         depth = queue_depth(sqs, queue_url)
+        if on_reading is not None:
+            on_reading(depth)
         now = time.monotonic()
         if depth.empty:
             empty_since = empty_since if empty_since is not None else now
@@ -70,18 +52,22 @@ def wait_until_drained(
 @app.command("wait")
 def wait(
     timeout: Annotated[float, typer.Option(min=0, help="Give up after this many seconds.")] = 60.0,
-    stack: Annotated[str | None, typer.Option(help="Deployed stack whose outputs name the queue.")] = None,
+    stack: StackOption = None,
 ) -> None:
     """Return when the ingest queue is drained (exit 0), or fail when the timeout passes first."""
     settings = configure(stack)
     started = time.monotonic()
-    drained, depth = wait_until_drained(client("sqs"), settings.ingest_queue_url, timeout)
-    report = {"drained": drained, "waited_seconds": round(time.monotonic() - started, 2), **asdict(depth)}
-    typer.echo(json.dumps(report))
-    if not drained:
-        typer.echo(
-            f"error: the ingest queue still holds {depth.visible} visible and {depth.in_flight} in-flight "
-            f"messages after {timeout:g} s",
-            err=True,
+    with progress("waiting for the ingest queue to drain") as (bar, task):
+
+        def show(depth: QueueDepth) -> None:
+            bar.update(task, description=f"queue: {depth.visible} visible, {depth.in_flight} in flight")
+
+        drained, depth = wait_until_drained(
+            client("sqs"), settings.ingest_queue_url, timeout, on_reading=show
         )
-        raise typer.Exit(code=1)
+    emit({"drained": drained, "waited_seconds": round(time.monotonic() - started, 2), **asdict(depth)})
+    if not drained:
+        fail(
+            f"the ingest queue still holds {depth.visible} visible and {depth.in_flight} in-flight "
+            f"messages after {timeout:g} s"
+        )

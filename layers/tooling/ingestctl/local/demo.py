@@ -43,7 +43,7 @@ def use_stack(aws_environment: dict[str, str], created: CreatedResources) -> Non
 
 def create_demo_endpoint() -> dict[str, str]:
     """An endpoint of organisation `demo` for event 1, and a token for it (the service's own use case)."""
-    from session_ingest.service.endpoints import create_endpoint  # after use_stack: settings read then
+    from ingestctl.admin.endpoints import create_endpoint  # after use_stack: settings read then
 
     created: Any = create_endpoint(DEMO_ORGANISATION, DEMO_EVENT_ID)
     values = created if isinstance(created, dict) else created.model_dump()

@@ -283,6 +283,13 @@ def queue_specs(path: Path = TEMPLATE_PATH) -> list[QueueSpec]:
     return sorted(specs, key=lambda spec: spec.dead_letter_target is not None)
 
 
+def ingest_max_receive_count(path: Path = TEMPLATE_PATH) -> int:
+    """The ingest queue's maxReceiveCount (the consumer's MAX_RECEIVE_COUNT)."""
+    (count,) = (spec.max_receive_count for spec in queue_specs(path) if spec.logical_id == "IngestQueue")
+    assert count is not None, "IngestQueue has no redrive policy"
+    return count
+
+
 # ------------------------------------------------------------------------------------------ create
 
 
@@ -311,6 +318,7 @@ class CreatedResources:
             "SESSIONS_TABLE": self.tables["SessionsTable"],
             "INGEST_QUEUE_URL": self.queue_urls["IngestQueue"],
             "DEAD_LETTER_QUEUE_URL": self.queue_urls["IngestDeadLetterQueue"],
+            "MAX_RECEIVE_COUNT": str(ingest_max_receive_count()),
         }
 
     def ref(self, logical_id: str) -> str:

@@ -11,12 +11,10 @@ from typing import Any
 
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_item
-from session_ingest.adapters.sessions_repo import allocate_number, event_pk, location_key
+from session_ingest.adapters.sessions_repo import LOCATION_PREFIX, allocate_number, event_pk, location_key
 from session_ingest.domain.resource_ids import format_resource_id
 from session_ingest.domain.sessions import LOCATION_KIND
 from session_ingest.domain.utc import format_utc
-
-LOCATION_PREFIX = "LOCATION#"
 
 
 def public_location(values: dict[str, Any]) -> dict[str, Any]:

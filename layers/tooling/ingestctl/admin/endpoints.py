@@ -1,4 +1,4 @@
-"""Endpoint and token administration (SPEC §3, §9): used by ingestctl and the local stack.
+"""Endpoint and token administration (SPEC §3, §9): used by ingestctl and the local stack, never deployed.
 
 Token secrets are returned exactly once, by `create_endpoint` and `create_token`; every other view
 lists tokens by id with their dates and revocation, never a secret or its hash.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict
 
@@ -15,8 +16,11 @@ from pydantic import ValidationError
 
 from session_ingest.adapters.clock import Clock, SystemClock
 from session_ingest.adapters.endpoint_store import (
+    ConfigChanged,
     EndpointAlreadyExists,
     EndpointStore,
+    EventOwnedElsewhere,
+    StoreBusy,
     StoredEndpoint,
     UnknownEndpoint,
     UnknownToken,
@@ -60,6 +64,26 @@ class NoSuchToken(AdminError):
     pass
 
 
+class ConfigurationConflict(AdminError):
+    """The configuration cannot take this change now: the event is another organisation's, or the
+    endpoint changed concurrently."""
+
+
+@dataclass(frozen=True)
+class EndpointChanges:
+    """What `endpoint update` changes; None leaves a setting as it is, `clear_*` removes it."""
+
+    rate_limit_per_minute: int | None = None
+    mapping: MappingRules | dict[str, Any] | None = None
+    clear_mapping: bool = False
+    json_schema: dict[str, Any] | None = None
+    clear_schema: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == EndpointChanges()
+
+
 def _store() -> EndpointStore:
     return EndpointStore()
 
@@ -74,6 +98,33 @@ def _mapping_rules(
         return load_mapping_rules(mapping, endpoint_type)
     except InvalidMapping as error:
         raise InvalidEndpointSettings(f"invalid mapping: {error.reason}") from error
+
+
+def _checked_schema(json_schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The endpoint's JSON Schema, checked now so a bad schema never reaches a request."""
+    if json_schema is not None:
+        try:
+            check_json_schema(json_schema)
+        except InvalidJsonSchema as error:
+            raise InvalidEndpointSettings(str(error)) from error
+    return json_schema
+
+
+def _checked_config(settings: dict[str, Any]) -> EndpointConfig:
+    try:
+        config = EndpointConfig.model_validate(settings)
+    except ValidationError as error:
+        raise InvalidEndpointSettings(str(error)) from error
+    if config.event_id < 1:
+        raise InvalidEndpointSettings("event_id must be a positive integer")
+    return config
+
+
+def _refused_owner(error: EventOwnedElsewhere, organisation: str) -> ConfigurationConflict:
+    return ConfigurationConflict(
+        f"event {error.event_id} belongs to organisation {error.owner!r}, not {organisation!r}: "
+        "an event has exactly one organisation"
+    )
 
 
 def create_endpoint(
@@ -92,34 +143,74 @@ def create_endpoint(
         raise InvalidEndpointSettings(f"unknown endpoint type {endpoint_type!r}") from error
     if not _ORGANISATION.match(organisation):
         raise InvalidEndpointSettings(f"organisation must be a slug (a-z, 0-9, '-'), got {organisation!r}")
-    if json_schema is not None:
-        try:
-            check_json_schema(json_schema)
-        except InvalidJsonSchema as error:
-            raise InvalidEndpointSettings(str(error)) from error
     settings: dict[str, Any] = {
         "endpoint_id": str(uuid.uuid4()),
         "endpoint_type": endpoint_type,
         "organisation": organisation,
         "event_id": event_id,
         "mapping": _mapping_rules(mapping, endpoint_type),
-        "json_schema": json_schema,
+        "json_schema": _checked_schema(json_schema),
         "created_at": (clock or SystemClock()).now(),
     }
     if rate_limit_per_minute is not None:
         settings["rate_limit_per_minute"] = rate_limit_per_minute
-    try:
-        config = EndpointConfig.model_validate(settings)
-    except ValidationError as error:
-        raise InvalidEndpointSettings(str(error)) from error
-    if config.event_id < 1:
-        raise InvalidEndpointSettings("event_id must be a positive integer")
+    config = _checked_config(settings)
     token = issue_token()
     try:
         _store().create(config, token)
+    except EventOwnedElsewhere as error:
+        raise _refused_owner(error, organisation) from error
     except EndpointAlreadyExists as error:  # a UUID collision: practically impossible
         raise AdminError("endpoint id collision; try again") from error
+    except StoreBusy as error:
+        raise ConfigurationConflict("another change was being written at the same time; try again") from error
     return CreatedEndpoint(endpoint_id=config.endpoint_id, token=token.token, token_id=token.token_id)
+
+
+def update_endpoint(endpoint_id: str, changes: EndpointChanges, clock: Clock | None = None) -> dict[str, Any]:
+    """Change an endpoint in place (same id, same tokens), validated exactly as `create_endpoint`.
+
+    The new settings are stored with the next `config_version` only if nobody changed the endpoint
+    since it was read, so two operators' updates never silently merge. The API applies them within
+    its config cache TTL (< 60 s). Returns the endpoint as `get_endpoint` shows it.
+    """
+    if changes.empty:
+        raise InvalidEndpointSettings(
+            "nothing to change: give --rate-limit, --mapping/--clear-mapping or --schema/--clear-schema"
+        )
+    if changes.mapping is not None and changes.clear_mapping:
+        raise InvalidEndpointSettings("give a mapping or clear it, not both")
+    if changes.json_schema is not None and changes.clear_schema:
+        raise InvalidEndpointSettings("give a schema or clear it, not both")
+    stored = _store().load(endpoint_id)
+    if stored is None:
+        raise NoSuchEndpoint(f"no endpoint {endpoint_id}")
+    current = stored.config
+    settings = current.model_dump()
+    if changes.rate_limit_per_minute is not None:
+        settings["rate_limit_per_minute"] = changes.rate_limit_per_minute
+    if changes.clear_mapping:
+        settings["mapping"] = MappingRules()
+    elif changes.mapping is not None:
+        settings["mapping"] = _mapping_rules(changes.mapping, current.endpoint_type)
+    if changes.clear_schema:
+        settings["json_schema"] = None
+    elif changes.json_schema is not None:
+        settings["json_schema"] = _checked_schema(changes.json_schema)
+    settings["config_version"] = current.config_version + 1
+    settings["updated_at"] = (clock or SystemClock()).now()
+    try:
+        _store().update_settings(_checked_config(settings), expected_version=current.config_version)
+    except UnknownEndpoint as error:
+        raise NoSuchEndpoint(f"no endpoint {endpoint_id}") from error
+    except EventOwnedElsewhere as error:
+        raise _refused_owner(error, current.organisation) from error
+    except (ConfigChanged, StoreBusy) as error:
+        raise ConfigurationConflict(
+            f"endpoint {endpoint_id} changed while this update was prepared (it was at version "
+            f"{current.config_version}); run `endpoint show` and try again"
+        ) from error
+    return get_endpoint(endpoint_id)
 
 
 def create_token(
@@ -172,7 +263,9 @@ def endpoint_view(endpoint: StoredEndpoint) -> dict[str, Any]:
         "event_id": config.event_id,
         "rate_limit_per_minute": config.rate_limit_per_minute,
         "enabled": config.enabled,
+        "config_version": config.config_version,
         "created_at": format_utc(config.created_at),
+        "updated_at": None if config.updated_at is None else format_utc(config.updated_at),
         "mapping": config.mapping.model_dump(mode="json"),
         "json_schema": config.json_schema,
         "tokens": [

@@ -1,0 +1,1 @@
+"""Operator-only use cases and adapters (endpoint administration, locations): never in the Lambda layer."""
