@@ -19,14 +19,13 @@ than wall time. Besides `untraced`, two more variants:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from ingestctl.local.artifact import (
     built_functions,
     run_isolated,
 )
+from ingestctl.local.moto_server import MotoServer
 from ingestctl.local.template import CreatedResources, create_resources
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
@@ -112,33 +112,30 @@ class Run:
         return self.import_ms + self.invoke_ms
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@functools.cache
+def _xray_daemon_address() -> str:
+    """A loopback UDP port that is ours for the whole run and that nothing reads: segments are dropped."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    _XRAY_SINKS.append(sink)  # held open: no one else can take the port while the functions send to it
+    host, port = sink.getsockname()
+    return f"{host}:{port}"
+
+
+_XRAY_SINKS: list[socket.socket] = []
 
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto in server mode on loopback, in its own process (the functions reach it over HTTP)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    """moto in server mode on loopback, in its own process, on the port the OS gives (the functions reach
+    it over HTTP)."""
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-cold-start-"))
+    server = MotoServer("127.0.0.1", 0, lambda port: log_dir / f"moto-{port}.log")
+    server.start()
     try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 def _aws_environment(url: str) -> dict[str, str]:
@@ -159,11 +156,11 @@ def _lambda_environment(function: BuiltFunction, traced: bool) -> dict[str, str]
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": MEMORY_SIZE_MB,
     }
     if traced:
-        # What Lambda sets with Tracing: Active. Segments go to a closed UDP port on loopback.
+        # What Lambda sets with Tracing: Active. Segments go to a UDP port on loopback nobody reads.
         environment.update(
             POWERTOOLS_TRACE_DISABLED="false",
             _X_AMZN_TRACE_ID=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1",
-            AWS_XRAY_DAEMON_ADDRESS=f"127.0.0.1:{_free_port()}",
+            AWS_XRAY_DAEMON_ADDRESS=_xray_daemon_address(),
             AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
         )
     return environment

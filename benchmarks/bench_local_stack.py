@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -42,13 +42,6 @@ from ingestctl.push_client import Batch, ItemStatus, PushClient, PushOutcome, ma
 
 EVENT_ID = 4242
 DRAIN_TIMEOUT_SECONDS = 600.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def moto_requests(log_path: Path) -> int:
@@ -210,10 +203,9 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-local-stack-"))
     report_file = workdir / "report.json"
-    aws_port = free_port()
     stack = LocalStackProcess(
         [
-            *("--port", str(free_port()), "--aws-port", str(aws_port)),
+            *("--port", "0", "--aws-port", "0"),  # the ports the OS gives; the ready line names them
             *("--api-concurrency", str(args.api_concurrency)),
             *("--consumer-concurrency", str(args.consumer_concurrency)),
             *("--report-file", str(report_file)),
@@ -222,6 +214,7 @@ def main() -> None:
     )
     try:
         ready = stack.wait_ready()
+        aws_port = urllib.parse.urlsplit(ready["aws_endpoint_url"]).port or 0
         with service_pointed_at(stack):
             from ingestctl.admin.endpoints import create_endpoint  # after the stack is up
 

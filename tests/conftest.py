@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from session_ingest.adapters.aws import reset_clients
 from session_ingest.observability import metrics
 from session_ingest.settings import get_settings
+
+# Properties are checked here, never timed: on a loaded CI machine (two suites on two cores) an example
+# can take many times its usual time, which Hypothesis' default deadline and too_slow check would fail.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # Fails any test whose captured output holds a token secret issued during the session (SPEC §3).
 pytest_plugins = ["tests.support.secret_guard", "pytester"]

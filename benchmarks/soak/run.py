@@ -19,7 +19,6 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from benchmarks.bench_local_stack import free_port
 from benchmarks.soak.client import Integrator, submit_all
 from benchmarks.soak.verify import (
     DeadLetterView,
@@ -111,7 +110,7 @@ class SoakResult:
 
 def _stack_args(config: SoakConfig, plan: FaultPlan, report_file: Path) -> list[str]:
     return [
-        *("--port", str(free_port()), "--aws-port", str(free_port())),
+        *("--port", "0", "--aws-port", "0"),  # the ports the OS gives; the ready line names them
         *("--visibility-timeout", str(config.visibility_timeout)),
         *("--api-concurrency", str(config.api_concurrency)),
         *("--consumer-concurrency", str(config.consumer_concurrency)),

@@ -42,7 +42,7 @@ from session_ingest.domain import values
 from session_ingest.domain.resource_ids import ResourceKind, parse_resource_id
 from session_ingest.domain.session_fields import SESSION_FIELDS
 from session_ingest.domain.urls import is_site_path
-from tests.e2e.conftest import HttpAnswer, http
+from tests.e2e.conftest import HttpAnswer, http, with_room_in_the_rate_window
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
 from tests.support.openapi_contract import DRY_RUN, INGEST, LISTING, assert_documented
 
@@ -601,6 +601,7 @@ def test_any_listing_query_gets_a_documented_200_or_400(fuzz: StackEndpoint, que
 def test_the_rate_limit_answer_is_documented(stack: LocalStackProcess) -> None:
     # Given an endpoint allowing one request a minute, and its one request spent
     limited = create_stack_endpoint(stack, rate_limit=1)
+    with_room_in_the_rate_window()  # all four requests in one window of the clock
     first = _checked("rate limit", INGEST, limited.post({"session": {"name": "one"}}))
     # When a second payload, a dry run and an invalid body follow within the minute
     answers = [

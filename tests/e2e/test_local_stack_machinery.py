@@ -97,13 +97,13 @@ def test_an_unknown_route_gets_api_gateways_missing_authentication_token(
 
 
 def test_the_functions_context_and_environment_come_from_the_template(machinery: LocalStack) -> None:
-    # Given EchoFunction: 192 MB from Globals, 2 s timeout, variables with !Sub and !GetAtt
+    # Given EchoFunction: 192 MB from Globals, 10 s timeout, variables with !Sub and !GetAtt
     # When it is invoked
     received = _echo(machinery, "/items/env")
     # Then its context and environment are those the template gives it
     assert received["context"]["function_name"] == "EchoFunction"
     assert received["context"]["memory_limit_in_mb"] == "192"
-    assert 0 < received["context"]["remaining_ms"] <= 2000
+    assert 0 < received["context"]["remaining_ms"] <= 10_000
     assert received["environment"] == {
         "GREETING": "hello from test in eu-west-1",
         "QUEUE_ARN": "arn:aws:sqs:eu-west-1:123456789012:WorkQueue",
@@ -132,7 +132,7 @@ def test_a_function_error_is_api_gateways_502(machinery: LocalStack, path: str) 
 
 
 def test_a_function_past_its_timeout_fails_and_its_environment_is_replaced(machinery: LocalStack) -> None:
-    # Given EchoFunction's 2 s timeout and a call that sleeps 5 s
+    # Given EchoFunction's 10 s timeout and a call that sleeps far longer
     # When it is called
     answer = http("POST", machinery.api_url + "/items/slow")
     # Then the caller gets a 502 and the next call is served by a fresh environment
@@ -197,7 +197,8 @@ def test_a_reported_failure_is_redelivered_then_dead_lettered_while_its_batch_ma
 
 
 def test_an_exception_fails_the_whole_batch(machinery: LocalStack) -> None:
-    # Given a good message batched with one that makes the handler raise
+    # Given a good message batched with one that makes the handler raise (sent together, so the 1 s
+    # batching window hands them over together)
     sqs = machinery.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="WorkQueue")["QueueUrl"]
     sqs.send_message_batch(
@@ -244,10 +245,22 @@ def test_emf_metrics_printed_by_a_function_land_in_local_cloudwatch(machinery: L
 
 def test_a_port_already_in_use_is_a_clear_error(machinery: LocalStack) -> None:
     # Given the machinery stack's API port, in use
-    busy = StackOptions(
-        port=machinery.options.port, aws_port=machinery.options.aws_port, template=FIXTURE_TEMPLATE
-    )
+    busy = StackOptions(port=machinery.api_port, aws_port=machinery.aws_port, template=FIXTURE_TEMPLATE)
     # When another stack is started on it
     # Then it fails before starting anything, naming the port
-    with pytest.raises(PortInUse, match=str(machinery.options.port)):
+    with pytest.raises(PortInUse, match=str(machinery.api_port)):
         LocalStack(busy).start()
+
+
+def test_a_stack_on_port_zero_serves_on_the_ports_it_reports(machinery: LocalStack) -> None:
+    # Given the machinery stack, started with port 0 for both its API and its AWS endpoint
+    assert (machinery.options.port, machinery.options.aws_port) == (0, 0)
+    # When its reported URLs are called
+    api = http("POST", machinery.api_url + "/items/abc", body=b"{}")
+    aws = http("GET", machinery.aws_endpoint_url + "/moto-api/data.json")
+    # Then the API and moto answer there, on ports the OS gave
+    assert api.status == 201
+    assert aws.status == 200
+    assert 0 not in (machinery.api_port, machinery.aws_port)
+    assert machinery.api_url.endswith(f":{machinery.api_port}")
+    assert machinery.aws_endpoint_url.endswith(f":{machinery.aws_port}")

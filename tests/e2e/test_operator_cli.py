@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 import uuid
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ def test_traffic_with_a_duplicate_uid_shows_in_sessions_find_and_on_the_dashboar
         )
         return dashboard if counted else None
 
-    dashboard = eventually(dashboard_with_traffic, timeout=60, interval=2)
+    dashboard = eventually(dashboard_with_traffic, interval=2)
     assert set(dashboard["queues"]) == {"ingest", "dead-letter"}
     # And the human view draws the same figures
     table = ingestctl_text(stack, "dashboard", "--minutes", "15")
@@ -112,17 +113,16 @@ def test_an_update_of_rate_limit_and_mapping_is_applied_within_the_cache_ttl(
     updated = ingestctl(
         stack, "endpoint", "update", endpoint.endpoint_id, "--rate-limit", "900", "--mapping", str(mapping)
     )
+    updated_by = time.monotonic()  # every config cached before the update expires by updated_by + TTL
     assert updated["config_version"] == 2
 
-    # Then within the cache TTL (the one test here that waits in real time) every warm API environment
-    # applies both: several dry runs in a row map the payload under the new limit
-    def applied() -> dict[str, Any] | None:
-        answers = [endpoint.send(DRY_RUN, payload) for _ in range(API_ENVIRONMENTS * 2)]
-        new = all(a.status == 200 and a.header("RateLimit-Limit") == "900" for a in answers)
-        return answers[-1].json if new else None
-
-    mapped = eventually(applied, timeout=limits.CONFIG_CACHE_SECONDS + 15, interval=1)
-    assert mapped["record"]["name"] == "Keynote"
+    # Then once the cache TTL has passed (the one test here that waits in real time) every warm API
+    # environment applies both: several dry runs in a row map the payload under the new limit. Waiting
+    # out the TTL, then asking, holds however slowly a loaded machine answers the dry runs themselves.
+    time.sleep(max(0.0, updated_by + limits.CONFIG_CACHE_SECONDS - time.monotonic()))
+    answers = [endpoint.send(DRY_RUN, payload) for _ in range(API_ENVIRONMENTS * 2)]
+    assert [(a.status, a.header("RateLimit-Limit")) for a in answers] == [(200, "900")] * len(answers)
+    assert answers[-1].json["record"]["name"] == "Keynote"
 
 
 def _failed_by_the_consumer(stack: LocalStackProcess, endpoint: StackEndpoint) -> str:

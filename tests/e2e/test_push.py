@@ -20,7 +20,6 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from ingestctl.local.faults import read_fault_log
 from ingestctl.local.launcher import LocalStackProcess
-from tests.e2e.conftest import free_port
 from tests.e2e.support import StackEndpoint, create_stack_endpoint
 from tests.support.secret_guard import GUARD
 
@@ -171,7 +170,7 @@ def flaky_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loca
     workdir = tmp_path_factory.mktemp("flaky-stack")
     fault_log = workdir / "faults.jsonl"
     faults = json.dumps({"partial_send": 1.0, "log": str(fault_log)})
-    args = ["--port", str(free_port()), "--aws-port", str(free_port()), "--faults", faults]
+    args = ["--port", "0", "--aws-port", "0", "--faults", faults]
     process = LocalStackProcess(args, workdir / "local-up.log", region="eu-west-1")
     GUARD.watch(process.log_path)
     process.wait_ready()

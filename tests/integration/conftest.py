@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -13,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ingestctl.local.moto_server import MotoServer
 from ingestctl.local.template import CreatedResources, create_resources
 from session_ingest.adapters.aws import client, reset_clients
 from session_ingest.settings import get_settings
@@ -34,46 +31,21 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[CreatedResources]:
 # One request at a time: moto's backends are not thread-safe even in server mode (see the module).
 
 
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout_seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"moto server at {url} did not start within {timeout_seconds} s")
-
-
 @pytest.fixture(scope="session")
-def moto_server_url() -> Iterator[str]:
-    """A moto server in its own process on a free loopback port, for the whole test session.
+def moto_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server in its own process on a loopback port the OS gives, for the whole test session.
 
     In-process `mock_aws` is not thread-safe (DESIGN.md), and neither is moto's own server for DynamoDB
     transactions: this is `ingestctl.local.serial_moto`, which applies each DynamoDB call atomically as
     DynamoDB does. Tests of concurrent behaviour talk to it over HTTP; it runs beside the test threads.
     """
-    port = _free_loopback_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ingestctl.local.serial_moto", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    log_dir = tmp_path_factory.mktemp("serial-moto")
+    server = MotoServer("127.0.0.1", 0, lambda port: log_dir / f"moto-{port}.log")
+    server.start()
     try:
-        _wait_until_serving(url, process)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture

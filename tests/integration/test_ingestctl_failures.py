@@ -8,6 +8,7 @@ its arguments are listed in ARGUMENTS below.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -21,7 +22,6 @@ from typer.testing import CliRunner
 from ingestctl.cli import app
 from ingestctl.commands.failures import EXIT_FAILED, command_names
 from session_ingest.adapters import aws as aws_clients
-from tests.integration.conftest import _free_loopback_port
 
 SOME_ID = str(uuid.uuid4())
 # Arguments that get each command past its own usage checks, so that it reaches AWS.
@@ -62,7 +62,11 @@ def _commands() -> list[tuple[str, ...]]:
 @pytest.fixture
 def stopped_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """AWS_ENDPOINT_URL on a loopback port nobody listens on; one attempt per call, short timeouts."""
-    url = f"http://127.0.0.1:{_free_loopback_port()}"
+    # Bound but never listening: connections are refused, and no other test's server can take the port
+    # meanwhile (a port merely found free could be).
+    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reserved.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     for name in (
         "ENDPOINTS_TABLE",
@@ -77,6 +81,7 @@ def stopped_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     aws_clients.reset_clients()
     yield url
     aws_clients.reset_clients()
+    reserved.close()
 
 
 def test_every_command_is_listed_here_with_arguments_or_as_not_calling_aws() -> None:

@@ -23,15 +23,18 @@ CI_SOAK = SoakConfig(
     visibility_timeout=2,
     api_concurrency=4,
     consumer_concurrency=3,
-    drain_timeout_seconds=180,
+    drain_timeout_seconds=600,  # a wait, not a limit: a loaded CI machine drains many times slower
     seed=7,
-    # Fractions high enough that each fault fires in a run this short; a kill every 60 commits per worker
+    # Fractions high enough that each fault fires in a run this short: faults are spread evenly, so a
+    # kind fires once a function environment has made 1/fraction of its calls (send_error: 25 of the ~50
+    # sends each of the 4 API environments makes; a coin per call would miss it in ~2% of runs); a kill
+    # every 60 commits per worker
     faults=DEFAULT_FAULTS.model_copy(
         update={
             "record_error": 0.04,
             "record_error_after_commit": 0.03,
             "worker_kill_every": 60,
-            "send_error": 0.02,
+            "send_error": 0.04,
             "max_delay_seconds": 2,
         }
     ),

@@ -7,6 +7,7 @@ that answers every call no fault answered, so nothing leaves the process (socket
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from botocore.retries.standard import ExponentialBackoff
 
 from ingestctl.local.faults import (
     FAULTS_VARIABLE,
+    EvenSpread,
     FaultInjector,
     FaultLog,
     FaultPlan,
@@ -104,6 +106,30 @@ def _injector(tmp_path: Path, **plan: Any) -> tuple[FaultInjector, Path, list[bo
 
 def _kinds(log: Path) -> list[str]:
     return [entry["kind"] for entry in read_fault_log(log)]
+
+
+# -- how often a fraction fires ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.0, [False] * 20), (1.0, [True] * 20)])
+def test_a_fraction_of_zero_never_fires_and_of_one_always(fraction: float, expected: list[bool]) -> None:
+    # Given a spread of 0 or 1 / When asked about 20 calls / Then it picks none, or every one
+    spread = EvenSpread(fraction, random.Random(1))
+    assert [spread.picks() for _ in range(20)] == expected
+
+
+@pytest.mark.parametrize("fraction", [0.02, 0.03, 0.1, 0.35, 0.7])
+@pytest.mark.parametrize("seed", range(40))
+def test_a_fraction_fires_on_about_that_share_of_calls_whatever_the_draws(fraction: float, seed: int) -> None:
+    # Given a spread of a fraction, drawing from any seed
+    spread = EvenSpread(fraction, random.Random(seed))
+    # When asked about calls one by one
+    picked = [spread.picks() for _ in range(300)]
+    # Then the first 1/fraction calls already hold a pick (a short soak run injects every fault kind)
+    assert any(picked[: math.ceil(1 / fraction)])
+    # And every prefix of n calls holds n x fraction picks, give or take one
+    for n in (50, 100, 299, 300):
+        assert math.floor(n * fraction) - 1 <= sum(picked[:n]) <= math.ceil(n * fraction)
 
 
 # -- the plan -------------------------------------------------------------------------------------------

@@ -54,9 +54,11 @@ def _region() -> str:
 @app.command("up")
 def up(
     host: Annotated[str, typer.Option(help="Address of the API and of moto (loopback).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the API Gateway emulator.")] = 3000,
+    port: Annotated[
+        int, typer.Option(min=0, help="Port of the API Gateway emulator (0: any free one).")
+    ] = 3000,
     aws_port: Annotated[
-        int, typer.Option(help="Port of the moto server (AWS_ENDPOINT_URL).")
+        int, typer.Option(min=0, help="Port of the moto server, AWS_ENDPOINT_URL (0: any free one).")
     ] = DEFAULT_AWS_PORT,
     visibility_timeout: Annotated[
         int | None,

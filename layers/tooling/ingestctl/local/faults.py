@@ -27,9 +27,13 @@ code meets them: at its AWS calls.
   entries (rounded up) and reports the others failed, as it may under load; the batch route must answer
   503 with those items to retry, and the retry must queue only them.
 
-Fractions are per call; `worker_kill_every` is a count, so every run kills (a fraction of a few hundred
-commits would sometimes kill nothing). Each injected fault is appended to `log` (one JSON line; several
-workers share the file) so a soak can count what it survived.
+Fractions are per call, spread evenly (`EvenSpread`): the k-th fault of a kind falls at a random call
+within the k-th run of 1/fraction calls, so a process making n calls injects about n x fraction of them
+whatever the draws, and at least one once n reaches 1/fraction. A coin per call would, in a run of a few
+hundred calls, sometimes inject none at all, and a soak that injected nothing proves nothing about that
+fault. Throttling keeps a coin per call (its streaks are the point, and it meets thousands of calls).
+`worker_kill_every` is a count, so every run kills. Each injected fault is appended to `log` (one JSON
+line; several workers share the file) so a soak can count what it survived.
 """
 
 from __future__ import annotations
@@ -186,6 +190,33 @@ def _request_id(body: Any) -> str | None:
     return found.group(1).decode() if found else None
 
 
+class EvenSpread:
+    """Picks `fraction` of the calls it is asked about: the k-th pick at a random call of [k, k+1)/fraction.
+
+    Not thread-safe on its own: the injector asks under its lock.
+    """
+
+    def __init__(self, fraction: float, rng: random.Random) -> None:
+        self._fraction = fraction
+        self._rng = rng
+        self._calls = 0
+        self._picks = 0
+        self._next_pick_at = self._draw()
+
+    def _draw(self) -> float:
+        return (self._picks + self._rng.random()) / self._fraction if self._fraction > 0 else float("inf")
+
+    def picks(self) -> bool:
+        """Whether this call is one of the picked ones (a pick falling on a call already picked, as
+        neighbouring picks may, moves to the next call: the count stays n x fraction)."""
+        self._calls += 1
+        if self._next_pick_at >= self._calls:
+            return False
+        self._picks += 1
+        self._next_pick_at = self._draw()
+        return True
+
+
 class FaultInjector:
     """The botocore event handlers of one plan in one function process."""
 
@@ -207,14 +238,23 @@ class FaultInjector:
         self._sqs_client = sqs_client or _default_sqs_client
         self._own_call = threading.local()  # set while the injector makes its own AWS call
         self._commits = 0
+        spread = (
+            "record_error",
+            "record_error_after_commit",
+            "delay_send",
+            "duplicate_send",
+            "send_error",
+            "partial_send",
+        )
+        self._spreads = {kind: EvenSpread(getattr(plan, kind), rng) for kind in spread}
 
     def _in_own_call(self) -> bool:
         """True while the injector sends a duplicate: its own call meets no fault."""
         return bool(getattr(self._own_call, "active", False))
 
-    def _chance(self, fraction: float) -> bool:
+    def _picks(self, kind: str) -> bool:
         with self._lock:
-            return fraction > 0 and self._rng.random() < fraction
+            return self._spreads[kind].picks()
 
     def handlers(self) -> list[tuple[str, Callable[..., Any]]]:
         """(event name, handler) pairs for the faults the plan enables."""
@@ -279,7 +319,7 @@ class FaultInjector:
         attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
         max_attempts = int(m.group(1)) if (m := _MAX_ATTEMPTS.search(retry)) else 1
         with self._lock:
-            if attempt == 1 and self._rng.random() < self.plan.send_error:
+            if attempt == 1 and self._spreads["send_error"].picks():
                 self._failing_sends[invocation] = None
                 while len(self._failing_sends) > _TRACKED_CALLS:
                     self._failing_sends.popitem(last=False)
@@ -304,7 +344,7 @@ class FaultInjector:
         if self.plan.poison and self.plan.poison.encode() in raw:
             self.log.record("poison", request_id=request_id)
             raise InjectedFault(f"poison record ({self.plan.poison!r})")
-        if self._chance(self.plan.record_error):
+        if self._picks("record_error"):
             self.log.record("record_error", request_id=request_id)
             raise InjectedFault("record error before commit")
 
@@ -316,7 +356,7 @@ class FaultInjector:
         if self.plan.worker_kill_every and self._commits % self.plan.worker_kill_every == 0:
             self.log.record("worker_kill", commits=self._commits)
             self._kill()
-        if self._chance(self.plan.record_error_after_commit):
+        if self._picks("record_error_after_commit"):
             self.log.record("record_error_after_commit")
             raise InjectedFault("record error after commit")
 
@@ -326,7 +366,7 @@ class FaultInjector:
         """before-parameter-build SendMessage: maybe delay the message; keep the params for a duplicate."""
         if self._in_own_call():
             return
-        if self._chance(self.plan.delay_send):
+        if self._picks("delay_send"):
             with self._lock:
                 params["DelaySeconds"] = self._rng.randint(1, self.plan.max_delay_seconds)
             self.log.record("delay_send", delay_seconds=params["DelaySeconds"], request_id=_attribute(params))
@@ -337,7 +377,7 @@ class FaultInjector:
         params = context.get("fault_send_params")
         if params is None or "Error" in parsed or self._in_own_call():
             return
-        if not self._chance(self.plan.duplicate_send):
+        if not self._picks("duplicate_send"):
             return
         with self._lock:
             delay = self._rng.randint(0, self.plan.max_delay_seconds)
@@ -356,7 +396,7 @@ class FaultInjector:
     def before_send_batch(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """before-parameter-build SendMessageBatch: keep back the later half of the entries."""
         entries = list(params.get("Entries") or [])
-        if self._in_own_call() or len(entries) < 2 or not self._chance(self.plan.partial_send):
+        if self._in_own_call() or len(entries) < 2 or not self._picks("partial_send"):
             return
         kept = (len(entries) + 1) // 2
         params["Entries"], context["fault_withheld"] = entries[:kept], entries[kept:]

@@ -21,7 +21,10 @@ from ingestctl.resources import STACK_OUTPUTS, configure
 from session_ingest.adapters.aws import reset_clients
 from session_ingest.settings import get_settings
 
-READY_TIMEOUT_SECONDS = 120.0
+# Above the environments' own init timeout (runtime.STARTUP_TIMEOUT_SECONDS): a slow start is waited for.
+READY_TIMEOUT_SECONDS = 300.0
+# A clean stop finishes the batches in hand and a 2 s long poll; generous, for a loaded machine.
+STOP_TIMEOUT_SECONDS = 180.0
 
 
 class LocalStackProcess:
@@ -77,7 +80,7 @@ class LocalStackProcess:
             region_name=self.region,
         ).client(service, endpoint_url=self.ready["aws_endpoint_url"])
 
-    def stop(self, timeout: float = 60.0) -> int:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
         """SIGTERM, as a user's Ctrl-C or a service manager would; the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -17,9 +17,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-READY_TIMEOUT_SECONDS = 30.0
+# Generous: on a loaded machine moto's import alone can take many seconds; a healthy start never waits it.
+READY_TIMEOUT_SECONDS = 90.0
+LISTEN_BACKLOG = 128  # werkzeug's own
 
 
 class PortInUse(RuntimeError):
@@ -28,17 +31,25 @@ class PortInUse(RuntimeError):
         self.port = port
 
 
-def ensure_port_free(host: str, port: int, option: str) -> None:
-    """Fail with a message naming the port if something already listens there."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # The servers set SO_REUSEADDR too, so sockets in TIME_WAIT do not count as "in use".
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUse(host, port, option) from exc
-            raise
+def bind_listener(host: str, port: int, option: str) -> socket.socket:
+    """A listening TCP socket on host:port (0: whatever port the OS gives); PortInUse names `option`.
+
+    Binding is the only race-free check: a probe that binds, closes and lets a server bind again later
+    can lose the port to anyone in between (two test workers, two stacks).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        # SO_REUSEADDR (set by create_server): sockets in TIME_WAIT do not count as "in use".
+        return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(host, port, option) from exc
+        raise
+
+
+def listener_port(listener: socket.socket) -> int:
+    port: int = listener.getsockname()[1]
+    return port
 
 
 def _die_with_parent() -> None:
@@ -48,12 +59,20 @@ def _die_with_parent() -> None:
 
 
 class MotoServer:
-    """`python -m ingestctl.local.serial_moto` on host:port, its output in `log_path`."""
+    """`python -m ingestctl.local.serial_moto` on host:port (0: any free port), its output in a log file.
 
-    def __init__(self, host: str, port: int, log_path: Path) -> None:
+    The port is bound here and the listening socket handed to the child, so `port` and `url` are the
+    real ones as soon as `start()` returns, and no one can take the port in between.
+    """
+
+    def __init__(
+        self, host: str, port: int, log_path_for: Callable[[int], Path], option: str = "--aws-port"
+    ) -> None:
         self.host = host
         self.port = port
-        self.log_path = log_path
+        self._log_path_for = log_path_for
+        self._option = option
+        self.log_path = log_path_for(port)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,24 +81,28 @@ class MotoServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and moto
-                [
-                    sys.executable,
-                    "-m",
-                    "ingestctl.local.serial_moto",
-                    "--host",
-                    self.host,
-                    "--port",
-                    str(self.port),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the stack, which stops moto last
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+        with bind_listener(self.host, self.port, self._option) as listener:
+            self.port = listener_port(listener)
+            self.log_path = self._log_path_for(self.port)
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("wb") as log:
+                self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and moto
+                    [
+                        sys.executable,
+                        "-m",
+                        "ingestctl.local.serial_moto",
+                        "--host",
+                        self.host,
+                        "--fd",
+                        str(listener.fileno()),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(listener.fileno(),),
+                    start_new_session=True,  # Ctrl-C reaches the stack, which stops moto last
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -91,7 +114,7 @@ class MotoServer:
                     f"moto server exited with code {self._process.returncode}; see {self.log_path}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=5):  # noqa: S310
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
@@ -105,7 +128,7 @@ class MotoServer:
             return
         self._process.terminate()
         try:
-            self._process.wait(timeout=5)
+            self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

@@ -27,7 +27,9 @@ from ingestctl.local.logs import LogRouter
 
 # Variables a Lambda environment inherits from nowhere: only these pass from the stack's own environment.
 _INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-STARTUP_TIMEOUT_SECONDS = 60.0
+# An environment's init (imports, the handler module): a second or two here, but a stack starts several
+# at once and a loaded machine can be many times slower; a wait, so generous.
+STARTUP_TIMEOUT_SECONDS = 180.0
 
 
 class WorkerStartupError(RuntimeError):

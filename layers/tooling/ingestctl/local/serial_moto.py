@@ -17,7 +17,8 @@ ReceiveMessage read the whole queue's attributes (three scans of every message) 
 returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500 messages
 queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops those
 costs (57 ms).
-Usage: `python -m ingestctl.local.serial_moto --host 127.0.0.1 --port 5000`.
+Usage: `python -m ingestctl.local.serial_moto --host 127.0.0.1 --port 5000` (`--port 0`: any free port; the
+first line printed names it), or `--fd N`: serve on a listening socket the parent bound (the local stack).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -36,7 +38,7 @@ from typing import Any
 from moto.core.utils import unix_time_millis as moto_unix_time_millis
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs import models as sqs_models
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from ingestctl.local import moto_transactions
 
@@ -165,11 +167,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--fd", type=int, default=None, help="a listening socket to serve on instead")
     args = parser.parse_args(argv)
     moto_transactions.install()
     install_fast_sqs()
     app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
-    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=args.fd
+    )
+    if args.fd is not None:
+        os.close(args.fd)  # werkzeug serves on its own duplicate of it
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"serial moto server on http://{host}:{server.port}", flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from ingestctl.local.emf import MetricsPublisher
 from ingestctl.local.faults import FAULTS_VARIABLE, FaultPlan
 from ingestctl.local.functions import FunctionSpec, function_specs
 from ingestctl.local.logs import LogRouter
-from ingestctl.local.moto_server import MotoServer, ensure_port_free
+from ingestctl.local.moto_server import MotoServer, bind_listener, listener_port
 from ingestctl.local.runtime import FunctionPool, lambda_environment
 from ingestctl.local.sqs_source import SqsPoller
 from ingestctl.local.template import (
@@ -33,6 +34,8 @@ from ingestctl.local.template import (
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 LOG_DIR = TEMPLATE_PATH.parent / ".local-stack"
+# A poller finishes its batch in hand and its long poll (up to 20 s); generous for a loaded machine.
+POLLER_FINISH_SECONDS = 60.0
 
 
 def moto_log_path(aws_port: int, log_dir: Path = LOG_DIR) -> Path:
@@ -43,8 +46,8 @@ def moto_log_path(aws_port: int, log_dir: Path = LOG_DIR) -> Path:
 @dataclass(frozen=True)
 class StackOptions:
     host: str = "127.0.0.1"
-    port: int = 3000
-    aws_port: int = 5000
+    port: int = 3000  # 0: whatever port the OS gives (`api_port` then says which)
+    aws_port: int = 5000  # likewise (`aws_port` of the stack)
     region: str = "us-east-1"
     template: Path = TEMPLATE_PATH
     # Overrides the event-source queues' VisibilityTimeout (tests: a DLQ in seconds, not 5 x 180 s).
@@ -63,8 +66,10 @@ class LocalStack:
         self.options = options
         self.router = router or LogRouter()
         self.moto = MotoServer(
-            options.host, options.aws_port, moto_log_path(options.aws_port, options.log_dir)
+            options.host, options.aws_port, functools.partial(moto_log_path, log_dir=options.log_dir)
         )
+        self._api_listener: socket.socket | None = None
+        self._api_port = options.port
         self.created: CreatedResources | None = None
         self.pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
@@ -75,8 +80,17 @@ class LocalStack:
     # -- addresses ---------------------------------------------------------------------------------------
 
     @property
+    def api_port(self) -> int:
+        """The API's port: the one asked for, or once started, the one the OS gave for port 0."""
+        return self._api_port
+
+    @property
+    def aws_port(self) -> int:
+        return self.moto.port
+
+    @property
     def api_url(self) -> str:
-        return f"http://{self._host_for_url()}:{self.options.port}"
+        return f"http://{self._host_for_url()}:{self.api_port}"
 
     @property
     def aws_endpoint_url(self) -> str:
@@ -104,8 +118,9 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        ensure_port_free(self.options.host, self.options.port, "--port")
-        ensure_port_free(self.options.host, self.options.aws_port, "--aws-port")
+        # Both ports are bound before anything starts: a busy one fails at once, naming its option.
+        self._api_listener = bind_listener(self.options.host, self.options.port, "--port")
+        self._api_port = listener_port(self._api_listener)
         try:
             self.moto.start()
             self.router.stack(f"moto server on {self.aws_endpoint_url} (log: {self.moto.log_path})")
@@ -177,7 +192,12 @@ class LocalStack:
         gateway = ApiGateway(RouteTable(routes), self._invoke, self.created.account_id, self.router.stack)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our own access lines replace werkzeug's
         docs = ApiDocs(gateway, self.options.template.parent / "docs" / "openapi.json", self.api_url)
-        self._server = make_server(self.options.host, self.options.port, docs, threaded=True)
+        assert self._api_listener is not None
+        self._server = make_server(
+            self.options.host, self.api_port, docs, threaded=True, fd=self._api_listener.fileno()
+        )
+        self._api_listener.close()  # the server holds its own duplicate of it
+        self._api_listener = None
         self._server_thread = threading.Thread(
             target=self._server.serve_forever, name="api-gateway", daemon=True
         )
@@ -242,11 +262,13 @@ class LocalStack:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._api_listener is not None:  # a start that failed before the API served
+            self._api_listener.close()
+            self._api_listener = None
         for poller in self._pollers:
             poller.stop()
         for poller in self._pollers:
-            poller.join(timeout=30)
-        self._pollers.clear()
+            poller.join(timeout=POLLER_FINISH_SECONDS)
         for pool in self.pools.values():
             pool.stop()
         if self._publisher is not None:
@@ -254,3 +276,8 @@ class LocalStack:
                 self._publisher.stop()
             self._publisher = None
         self.moto.stop()
+        # A poller still in a long poll ends now that moto is gone: none may outlive the stack, making
+        # AWS calls from this process (an in-process stack shares it with tests counting AWS calls).
+        for poller in self._pollers:
+            poller.join(timeout=POLLER_FINISH_SECONDS)
+        self._pollers.clear()

@@ -14,7 +14,7 @@ def lambda_handler(event, context):
     if path.endswith("/malformed"):
         return {"body": "no status code"}
     if path.endswith("/slow"):
-        time.sleep(5)
+        time.sleep(600)  # past the function's timeout: the emulator ends the environment
     if path.endswith("/enqueue"):
         boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=event["body"])
     received = {
