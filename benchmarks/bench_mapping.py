@@ -1,6 +1,6 @@
 """Records per second through mapping + normalisation (`map_payload`) on one core.
 
-Run with `make bench-mapping` (or `python -m benchmarks.bench_mapping`). Measures SPEC's reference
+Run with `make bench-mapping` (or `python -m benchmarks.bench_mapping`). Measures the contract's reference
 example payload (the issue's target: at least 20,000 records/s), plus, for context, a payload that
 sets every session field and the same reference payload parsed from raw bytes first (the ingest
 API's path). Rates are records per CPU-second of this process (`time.process_time`), so time the
@@ -28,7 +28,7 @@ ORGANISATION = "acme"
 
 
 def every_field_payload() -> dict[str, Any]:
-    """The reference payload plus every other SPEC §5 field, including a CSS background."""
+    """The reference payload plus every other contract §5 field, including a CSS background."""
     payload = reference_session_payload()
     payload["session"].update(
         {

@@ -16,7 +16,7 @@ from session_ingest.settings import get_settings
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
 
-# Fails any test whose captured output holds a token secret issued during the session (SPEC §3).
+# Fails any test whose captured output holds a token secret issued during the session (contract §3).
 pytest_plugins = ["tests.support.secret_guard", "pytester"]
 
 

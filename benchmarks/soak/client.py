@@ -1,7 +1,7 @@
 """The soak's integrator: posts over HTTP and retries like a good client, with an Idempotency-Key.
 
 Retried (same body, same key, so a retry can never be queued twice): connection errors and timeouts,
-every 5xx (SPEC §4: the request was not queued, retry), 429 (after Retry-After) and 409
+every 5xx (contract §4: the request was not queued, retry), 429 (after Retry-After) and 409
 `idempotency_in_progress` (the first attempt with this key is still in flight). Anything else is final.
 """
 

@@ -6,7 +6,7 @@ each field came from. A uid's requests are interleaved with a few other uids' an
 clients, so their creates race and their accept order is decided by the API, not by the plan: the
 truth is read back from the request outcomes' `accepted_at`.
 
-Values are already in normal form (SPEC §5), so the expected stored value is the payload value itself
+Values are already in normal form (contract §5), so the expected stored value is the payload value itself
 and the check does not depend on the service's own normalisation code.
 """
 

@@ -1,4 +1,4 @@
-"""Consumer Lambda: SQS batch -> one `process_message` per record, partial batch response (SPEC §6).
+"""Consumer Lambda: SQS batch -> one `process_message` per record, partial batch response (contract §6).
 
 The batch's reads are made once for all its records first (`prepare_batch`: one batch read, one counter
 update); each record then keeps its own conditional transaction. A record that raises is reported in

@@ -322,7 +322,7 @@ _OBJECTS = st.dictionaries(st.text(max_size=8), _SCALARS, max_size=3)
 
 
 def _wrong_values(field: str) -> st.SearchStrategy[Any]:
-    """Values no rule of SPEC §5 accepts for `field`, whatever its type."""
+    """Values no rule of contract §5 accepts for `field`, whatever its type."""
     wrong = (
         st.lists(_OBJECTS.filter(bool) | st.just({}), min_size=1, max_size=3)
         | st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x))

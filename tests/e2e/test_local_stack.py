@@ -102,7 +102,7 @@ def ingestctl(stack: LocalStackProcess, *args: str) -> Any:
 
 
 def test_the_reference_payload_is_accepted_processed_and_stored_normalised(endpoint: Endpoint) -> None:
-    # Given SPEC's reference example payload for organisation acme
+    # Given the contract's reference example payload for organisation acme
     payload = reference_session_payload()
     # When an integrator posts it
     answer = endpoint.post(payload)
@@ -328,7 +328,7 @@ def test_local_up_on_a_port_in_use_exits_non_zero_naming_the_port(stack: LocalSt
 
 
 def test_an_unknown_route_gets_the_templates_gateway_response(stack: LocalStackProcess) -> None:
-    # Given the template's MISSING_AUTHENTICATION_TOKEN gateway response (SPEC's not_found shape)
+    # Given the template's MISSING_AUTHENTICATION_TOKEN gateway response (the contract's not_found shape)
     # When a path no Api event declares is requested
     answer = http("GET", f"{stack.ready['api_url']}/api/webhook/nowhere")
     # Then API Gateway answers with it, carrying the request id like every response

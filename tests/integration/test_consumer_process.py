@@ -1,4 +1,4 @@
-"""The consumer's matching and upsert rules (SPEC §6) against moto, one message at a time."""
+"""The consumer's matching and upsert rules (contract §6) against moto, one message at a time."""
 
 from __future__ import annotations
 

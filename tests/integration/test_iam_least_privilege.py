@@ -274,7 +274,7 @@ def drive_every_path(recorder: CallRecorder, aws: CreatedResources, monkeypatch:
         assert api.post({"session": {"resource_id": resource_id, "name": "Renamed"}}).status == 200
         assert api.post({"session": {"resource_id": resource_id, "organisation_uid": "uid-0"}}).status == 200
         assert api.post({"session": {"resource_id": resource_id, "organisation_uid": "uid-1"}}).status == 200
-        # a second session takes uid-1 too: a duplicate organisation uid (SPEC §6 rule 4)
+        # a second session takes uid-1 too: a duplicate organisation uid (contract §6 rule 4)
         assert api.post({"session": {"name": "Twin"}}).status == 200
     consume_queue(recorder, queue_url)
     twin = next(s for s in stored_sessions(42) if s.get("name") == "Twin")

@@ -1,4 +1,4 @@
-"""`preview_match`: the dry run's `match` (SPEC §4) uses the consumer's lookups and writes nothing."""
+"""`preview_match`: the dry run's `match` (contract §4) uses the consumer's lookups and writes nothing."""
 
 from __future__ import annotations
 

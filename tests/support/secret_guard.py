@@ -125,6 +125,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     leaks = _leaks(report)
     if leaks:
         report.outcome = "failed"
-        report.longrepr = "A token secret reached captured output (SPEC §3: never in logs):\n" + "\n".join(
-            leaks
-        )
+        report.longrepr = "A token secret reached captured output (contract §3):\n" + "\n".join(leaks)

@@ -1,4 +1,4 @@
-"""SPEC §6 matching rules and uid-claim bookkeeping, without AWS."""
+"""contract §6 matching rules and uid-claim bookkeeping, without AWS."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-field last-writer-wins by accept time (SPEC §6: an older request never overwrites a newer one)."""
+"""Per-field last-writer-wins by accept time (contract §6: an older request never overwrites a newer one)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""template.yaml keeps the production rules of issue 6 and SPEC §2/§8 (read statically, no AWS)."""
+"""template.yaml keeps the production rules of issue 6 and contract §2/§8 (read statically, no AWS)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_the_consumer_reports_partial_batch_failures() -> None:
     events = RESOURCES["IngestConsumerFunction"]["Properties"]["Events"]
     (source,) = (event for event in events.values() if event["Type"] == "SQS")
     # When its response types are read
-    # Then one bad message fails alone (SPEC §6)
+    # Then one bad message fails alone (contract §6)
     assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
@@ -84,7 +84,7 @@ def test_the_api_serves_exactly_the_routes_of_the_contract() -> None:
     events = RESOURCES["IngestApiFunction"]["Properties"]["Events"].values()
     # When the routes are listed
     routes = {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]) for event in events}
-    # Then they are SPEC §4's, the batch route of contract §4b and the request listing of contract §9, on
+    # Then they are contract §4's, the batch route of contract §4b and the request listing of contract §9, on
     # the explicit REST API
     assert routes == {
         ("POST", "/api/webhook/ingest/{endpoint_id}"),
@@ -218,7 +218,7 @@ def test_the_dashboard_is_valid_json_querying_every_spec_metric() -> None:
     body = substituted_dashboard_body()
     # When its queries are collected
     queries = " ".join(dashboard_expressions(body))
-    # Then it parses, and every SPEC §8 metric is queried from the SessionIngest namespace
+    # Then it parses, and every contract §8 metric is queried from the SessionIngest namespace
     missing = [
         metric
         for metric in SPEC_METRICS

@@ -67,7 +67,7 @@ class ValidationFailed(IngestError):
 
 
 class IdempotencyConflict(IngestError):
-    """The Idempotency-Key was already used with a different body (SPEC §7)."""
+    """The Idempotency-Key was already used with a different body (contract §7)."""
 
 
 @dataclass

@@ -12,7 +12,7 @@ MAX_IDEMPOTENCY_KEY_CHARS = 255
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
 RATE_WINDOW_SECONDS = 60
 
-# Endpoint config and tokens are cached in a warm Lambda for this long. SPEC §3 promises a revoked
+# Endpoint config and tokens are cached in a warm Lambda for this long. contract §3 promises a revoked
 # token stops working within 60 s, caches included, so this must stay well below 60.
 CONFIG_CACHE_SECONDS = 30
 
@@ -39,7 +39,7 @@ TRANSACTION_CONFLICT_BACKOFF_SECONDS = 0.02  # jittered, times the attempt numbe
 # At most this many JSON Schema / field errors are listed in a 422 `details`.
 MAX_VALIDATION_DETAILS = 50
 
-# Mapping and normalisation (SPEC §5). Text caps are in characters (code points).
+# Mapping and normalisation (contract §5). Text caps are in characters (code points).
 MAX_SINGLE_LINE_TEXT_CHARS = 255  # names, codes, labels, organisation uids
 MAX_MULTI_LINE_TEXT_CHARS = 65_535  # description, card content
 MAX_URL_CHARS = 2048

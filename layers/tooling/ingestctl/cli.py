@@ -1,4 +1,4 @@
-"""`ingestctl`: the operator CLI (SPEC §9). JSON on stdout, errors on stderr with a non-zero exit.
+"""`ingestctl`: the operator CLI (contract §9). JSON on stdout, errors on stderr with a non-zero exit.
 
 Every group is an `IngestctlGroup` (commands/failures.py): expected failures become one line on stderr
 with a documented exit code. Tracebacks of unexpected errors never show local variables (they may hold

@@ -1,4 +1,4 @@
-"""`ingestctl endpoint|token|requests` (SPEC §9): JSON on stdout, errors on stderr with a non-zero exit."""
+"""`ingestctl endpoint|token|requests` (contract §9): JSON on stdout, errors on stderr, non-zero exit."""
 
 from __future__ import annotations
 

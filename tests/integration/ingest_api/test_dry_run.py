@@ -1,4 +1,4 @@
-"""`POST /api/webhook/ingest/{endpoint_id}/test`: the same checks, nothing stored or queued (SPEC §4)."""
+"""`POST /api/webhook/ingest/{endpoint_id}/test`: the same checks, nothing stored or queued (contract §4)."""
 
 from __future__ import annotations
 

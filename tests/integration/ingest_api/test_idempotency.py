@@ -1,4 +1,4 @@
-"""Idempotency-Key (SPEC §7): replay, conflict, key rules, requests that died in flight."""
+"""Idempotency-Key (contract §7): replay, conflict, key rules, requests that died in flight."""
 
 from __future__ import annotations
 

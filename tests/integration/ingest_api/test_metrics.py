@@ -1,4 +1,4 @@
-"""RequestsAccepted and RequestsRejected (by reason) as CloudWatch EMF (SPEC §8)."""
+"""RequestsAccepted and RequestsRejected (by reason) as CloudWatch EMF (contract §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of SPEC §4's table for `POST /api/webhook/ingest/{endpoint_id}`, through the real handler."""
+"""Every row of contract §4's table for `POST /api/webhook/ingest/{endpoint_id}`, through the real handler."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_a_missing_malformed_or_unknown_token_is_a_401(
     headers = {"Authorization": authorization} if authorization is not None else {}
     # When it is posted
     result = api.post(reference_session_payload(), token=None, headers=headers)
-    # Then the answer is exactly SPEC's 401 body, and nothing is queued
+    # Then the answer is exactly the contract's 401 body, and nothing is queued
     assert result.status == 401
     assert result.body == UNAUTHENTICATED
     assert result.headers["WWW-Authenticate"] == "Bearer"
@@ -161,7 +161,7 @@ def test_a_disabled_endpoint_is_a_404_for_a_valid_token(
     clock.advance(limits.CONFIG_CACHE_SECONDS)
     # When a valid payload is posted with a valid token
     result = api.post(reference_session_payload())
-    # Then the answer is SPEC's 404, and nothing is queued
+    # Then the answer is the contract's 404, and nothing is queued
     assert result.status == 404
     assert result.body == {"message": "Not Found", "success": False, "error_type": "not_found"}
     assert queue.drain() == []
@@ -249,7 +249,7 @@ def test_an_invalid_field_is_a_422_with_details(api: ApiClient, queue: QueueRead
     payload["session"]["start_time"] = "next tuesday"
     # When it is posted
     result = api.post(payload)
-    # Then the answer is SPEC's 422 naming the field, and nothing is queued
+    # Then the answer is the contract's 422 naming the field, and nothing is queued
     assert result.status == 422
     assert result.body["message"] == "Invalid"
     assert result.body["success"] is False

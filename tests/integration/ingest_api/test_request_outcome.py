@@ -1,4 +1,4 @@
-"""`GET /api/webhook/ingest/{endpoint_id}/requests/{request_id}` (SPEC §4)."""
+"""`GET /api/webhook/ingest/{endpoint_id}/requests/{request_id}` (contract §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cheap refusals stay cheap, and revocation holds on every call (SPEC §3, §4).
+"""Cheap refusals stay cheap, and revocation holds on every call (contract §3, §4).
 
 Size, media type and token checks run before anything is parsed, mapped or sent to AWS: spies on the
 JSON parser, the mapper and every boto3 call prove it. A revoked token is refused by every call

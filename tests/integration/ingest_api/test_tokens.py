@@ -1,4 +1,4 @@
-"""Tokens (SPEC §3): several active at once, expiry, revocation within 60 s with the warm cache, no leaks."""
+"""Tokens (contract §3): several active at once, expiry, revocation within 60 s (warm cache); no leaks."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_a_revoked_token_stops_working_within_the_cache_ttl(api: ApiClient, cloc
     assert api.post(reference_session_payload()).status == 200
     # When the old token is revoked
     revoke_token(api.token.split("_")[1])
-    # Then once the cache TTL has passed (well under SPEC's 60 s) the old token is refused
+    # Then once the cache TTL has passed (well under the contract's 60 s) the old token is refused
     clock.advance(limits.CONFIG_CACHE_SECONDS)
     assert limits.CONFIG_CACHE_SECONDS < 60
     assert api.post(reference_session_payload()).status == 401

@@ -1,4 +1,4 @@
-"""The reference example payload of SPEC §5 maps to the documented normalised record."""
+"""The reference example payload of contract §5 maps to the documented normalised record."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ EXPECTED_RECORD = {
 
 
 def test_the_reference_payload_maps_to_the_documented_record() -> None:
-    # Given SPEC's example payload for organisation acme
+    # Given the contract's example payload for organisation acme
     payload = reference_session_payload()
     # When it is mapped with the default rules
     result = map_payload(payload, MappingRules(), "acme")
@@ -36,7 +36,7 @@ def test_the_reference_payload_maps_to_the_documented_record() -> None:
 
 
 def test_the_reference_payload_is_rejected_for_another_organisation() -> None:
-    # Given SPEC's example payload, whose ids belong to acme
+    # Given the contract's example payload, whose ids belong to acme
     payload = reference_session_payload()
     # When an endpoint of another organisation maps it
     result = map_payload(payload, MappingRules(), "globex")

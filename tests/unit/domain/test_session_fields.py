@@ -1,4 +1,4 @@
-"""Every SPEC §5 session field through `map_payload`: accepted forms, failures, cross-field rules."""
+"""Every contract §5 session field through `map_payload`: accepted forms, failures, cross-field rules."""
 
 from __future__ import annotations
 

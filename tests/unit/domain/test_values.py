@@ -1,4 +1,4 @@
-"""The primitive value rules of SPEC §5: truthy/falsy table, integers, record ids, text and times."""
+"""The primitive value rules of contract §5: truthy/falsy table, integers, record ids, text and times."""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ def test_a_missing_required_header_is_caught() -> None:
 
 
 def test_every_status_of_the_spec_table_is_documented_for_the_ingest_call() -> None:
-    # Given SPEC §4's table of POST statuses (5xx as 500 and 503)
+    # Given contract §4's table of POST statuses (5xx as 500 and 503)
     spec_statuses = {200, 400, 401, 404, 413, 415, 422, 429, 500, 503}
     # Then the document lists each of them
     assert spec_statuses <= documented_statuses(INGEST)

@@ -1,4 +1,4 @@
-"""Every failure's status, body and headers, decided in one place (SPEC §4)."""
+"""Every failure's status, body and headers, decided in one place (contract §4)."""
 
 from __future__ import annotations
 

@@ -43,5 +43,5 @@ def test_a_repeat_is_judged_by_body_state_and_age(
     # Given a stored claim, and a repeat with the same or another body
     stored = StoredClaim("r-1", sha256_hex(b"body"), queued, claimed_at)
     body = b"body" if same_body else b"other"
-    # Then the verdict follows SPEC §7 (an unconfirmed claim past the in-flight period is abandoned)
+    # Then the verdict follows contract §7 (an unconfirmed claim past the in-flight period is abandoned)
     assert judge_repeat(stored, sha256_hex(body), NOW) is verdict

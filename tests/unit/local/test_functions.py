@@ -38,7 +38,7 @@ def test_the_ingest_api_serves_the_spec_routes_from_its_code_uri() -> None:
     api = specs["IngestApiFunction"]
     # When its routes and code location are read
     routes = {(route.method, route.path) for route in api.api_routes}
-    # Then they are SPEC §4's calls, served by the handler module in functions/ingest_api
+    # Then they are contract §4's calls, served by the handler module in functions/ingest_api
     assert ("POST", "/api/webhook/ingest/{endpoint_id}") in routes
     assert ("POST", "/api/webhook/ingest/{endpoint_id}/test") in routes
     assert ("GET", "/api/webhook/ingest/{endpoint_id}/requests/{request_id}") in routes

@@ -21,7 +21,7 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
 
 
 def test_the_reference_payload_prints_the_record_and_exits_0() -> None:
-    # Given SPEC's reference payload file
+    # Given the contract's reference payload file
     # When mapped for organisation acme
     result = runner.invoke(app, ["map", "--org", "acme", str(REFERENCE_SESSION_PAYLOAD)])
     # Then stdout is the record and warnings as JSON

@@ -1,4 +1,4 @@
-"""Idempotency-Key rules (SPEC §7), pure: key validation, body fingerprints, and what a repeat gets.
+"""Idempotency-Key rules (contract §7), pure: key validation, body fingerprints, and what a repeat gets.
 
 A key is stored per endpoint as IDEMPOTENCY#<endpoint_id>#<sha256(key)> together with the first
 request's id and the SHA-256 of its raw body. The item is written in the same transaction as the

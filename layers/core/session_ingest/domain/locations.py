@@ -1,4 +1,4 @@
-"""Location references of a session record (SPEC §5 `location_resource_id`), resolved without I/O.
+"""Location references of a session record (contract §5 `location_resource_id`), resolved without I/O.
 
 A reference is `{org}/location/{n}` or a plain `n`. It is kept only when the location exists in the
 endpoint's event; otherwise the field is skipped with warning `unknown_location` (never a failure).

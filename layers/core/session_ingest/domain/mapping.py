@@ -1,4 +1,4 @@
-"""Mapping (SPEC §5): from an integrator's JSON payload to a normalised record, warnings and errors.
+"""Mapping (contract §5): from an integrator's JSON payload to a normalised record, warnings and errors.
 
 Mapping rules choose the root key (default `"session"`), a JMESPath source per target field (default:
 the key of the same name) and defaults (used when the source yields nothing). A JSON `null` counts

@@ -1,4 +1,4 @@
-"""SPEC §6 matching decisions and organisation-uid claim bookkeeping (pure: the reads happen elsewhere).
+"""contract §6 matching decisions and organisation-uid claim bookkeeping (pure: the reads happen elsewhere).
 
 Rules: 1. a resource id found in the endpoint's event wins; 2. else an organisation uid with a claim;
 3. else create. 4. a uid on more than one session is allowed but reported: the claim lists every holder.
@@ -101,7 +101,7 @@ def plan_uid_claims(
 
     The session joins the new uid's holders (appended, so the first holder stays the one uid matching
     resolves to) and leaves the previous uid's holders; a claim left with no holder is deleted. When the
-    new uid ends up with more than one holder, that is SPEC §6 rule 4's duplicate.
+    new uid ends up with more than one holder, that is contract §6 rule 4's duplicate.
     """
     if new_uid is None:
         return UidPlan(writes=(), duplicate_holders=())

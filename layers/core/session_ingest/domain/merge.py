@@ -1,4 +1,4 @@
-"""Per-field last-writer-wins by accept time (SPEC §6: ordering is not guaranteed).
+"""Per-field last-writer-wins by accept time (contract §6: ordering is not guaranteed).
 
 Every stored field remembers the accept time of the request that set it. An incoming field is applied
 only when its request was accepted no earlier than that, so an older request that arrives late never

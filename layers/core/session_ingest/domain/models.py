@@ -23,7 +23,7 @@ class EndpointType(StrEnum):
 
 
 class MappingRules(BaseModel):
-    """Per-endpoint mapping (SPEC §5): which key holds the record, where each field comes from, defaults.
+    """Per-endpoint mapping (contract §5): which key holds the record, where each field comes from, defaults.
 
     `fields` maps a target field name to a JMESPath expression evaluated against the root object.
     """
@@ -36,7 +36,7 @@ class MappingRules(BaseModel):
 
 
 class EndpointConfig(BaseModel):
-    """An ingest endpoint (SPEC §3). Tokens are stored separately, as hashes."""
+    """An ingest endpoint (contract §3). Tokens are stored separately, as hashes."""
 
     endpoint_id: str
     endpoint_type: EndpointType = EndpointType.SESSION
@@ -76,7 +76,7 @@ class MappingResult(BaseModel):
 
 
 class StoredOutcome(BaseModel):
-    """The outcome of an accepted request, as `GET …/requests/{id}` returns it (SPEC §4).
+    """The outcome of an accepted request, as `GET …/requests/{id}` returns it (contract §4).
 
     Stored in the requests table under pk=REQUEST#<request_id> with these attribute names,
     plus `expires_at` (TTL). `failure_kind`, `last_error` and `delivery_attempts` are kept for operators

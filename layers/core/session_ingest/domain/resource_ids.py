@@ -1,4 +1,4 @@
-"""Resource ids (SPEC §5): `{org}/session/{n}` and `{org}/location/{n}`, or a plain integer `n`.
+"""Resource ids (contract §5): `{org}/session/{n}` and `{org}/location/{n}`, or a plain integer `n`.
 
 Shared by the mapper (canonical form in the record) and the consumer (the number that keys storage).
 """

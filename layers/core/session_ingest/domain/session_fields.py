@@ -1,4 +1,4 @@
-"""The session record (SPEC §5): every field, the rule that normalises it, and the cross-field checks.
+"""The session record (contract §5): every field, the rule that normalises it, and the cross-field checks.
 
 `SESSION_RECORD_FIELDS` is the one description of the record: for each field its rule, the type of
 its normalised value and the JSON Schema of the raw values accepted. The rules themselves live in
@@ -25,7 +25,7 @@ from session_ingest.domain.value_schemas import JsonSchema
 from session_ingest.errors import FieldError
 
 CARD_LINK_TYPES = frozenset({"internal", "external"})
-# Speaker and track assignments are not available through ingest (SPEC §5): `speakers`, `tracks`,
+# Speaker and track assignments are not available through ingest (contract §5): `speakers`, `tracks`,
 # `speaker_ids`, `track_resource_ids`, … are recognised and reported as `unsupported_field`.
 _UNSUPPORTED_FIELD = re.compile(r"(?:speaker|track)s?(?:_.*)?", re.IGNORECASE | re.DOTALL)
 

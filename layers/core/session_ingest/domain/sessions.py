@@ -58,7 +58,7 @@ class UidClaim:
     """The key-addressed item that makes an organisation uid unique per event.
 
     `holders` lists the session numbers carrying the uid, in the order they took it. Normally one; more
-    only after SPEC §6 rule 4 (a uid set through rule 1 on a second session). Matching by uid resolves to
+    only after contract §6 rule 4 (a uid set through rule 1 on a second session). Matching by uid resolves to
     the first holder, so the claim keeps pointing at the session that held the uid first: uid-only
     updates stay on the session the integrator has been updating, and never flip between duplicates.
     """

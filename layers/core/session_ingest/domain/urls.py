@@ -1,4 +1,4 @@
-"""Card link URLs (SPEC §5): `http`/`https` URLs, or a site path such as `/sessions/1` for internal links.
+"""Card link URLs (contract §5): `http`/`https` URLs, or a site path such as `/sessions/1` for internal links.
 
 An allow-list, not a block-list: rather than hunting for `javascript:` in every case and encoding
 (`JaVaScRiPt:`, `java\tscript:`, `&#106;avascript:`, `%6Aavascript:`, a leading space …), a value

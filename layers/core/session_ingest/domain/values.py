@@ -1,4 +1,4 @@
-"""Normalisers for the primitive value kinds of SPEC §5: booleans, integers, record ids, text, times.
+"""Normalisers for the primitive value kinds of contract §5: booleans, integers, record ids, text, times.
 
 Each takes any JSON value and returns the canonical form, or raises `InvalidValue` with a message an
 integrator can act on. Canonical forms are fixed points: normalising an output returns it unchanged.
@@ -53,7 +53,7 @@ _CONTROL_EXCEPT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]
 
 
 def normalise_boolean(value: Any) -> bool:
-    """SPEC §5 truthy/falsy table: booleans, 0/1, and the listed strings (case- and space-insensitive)."""
+    """contract §5 truthy/falsy table: booleans, 0/1, and the listed strings (case- and space-insensitive)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -1,4 +1,4 @@
-"""OpenAPI metadata of the ingest API's routes (SPEC §4): statuses, headers and body schema names.
+"""OpenAPI metadata of the ingest API's routes (contract §4): statuses, headers and body schema names.
 
 The handler passes these to Powertools' route decorators, so the OpenAPI document is generated from
 the routes themselves (`ingestctl.openapi`). Bodies are named here by component (`$ref`) rather than

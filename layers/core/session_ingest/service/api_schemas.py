@@ -1,4 +1,4 @@
-"""The ingest API's JSON bodies as pydantic models: the schemas of the OpenAPI document (SPEC §4, §5).
+"""The ingest API's JSON bodies as pydantic models: the schemas of the OpenAPI document (contract §4, §5).
 
 The replies themselves are built in `http_replies` (plain dicts, no validation on the hot path); these
 models describe them for the OpenAPI document (`ingestctl.openapi`) and for the tests that hold every

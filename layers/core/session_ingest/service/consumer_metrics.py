@@ -31,7 +31,7 @@ def accept_to_processed(accepted_at: datetime, processed_at: datetime) -> None:
 def duplicate_organisation_uid(
     request_id: str, event_id: int, organisation_uid: str, resource_ids: Sequence[str]
 ) -> None:
-    """SPEC §6 rule 4: a WARNING log line and the alarmed metric, emitted at once (not batched with the
+    """contract §6 rule 4: a WARNING log line and the alarmed metric, emitted at once (not batched with the
     invocation's other metrics) so the alarm sees it even if the invocation later fails."""
     logger.warning(
         "duplicate organisation uid",

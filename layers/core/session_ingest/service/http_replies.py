@@ -1,6 +1,6 @@
 """HTTP replies of the ingest API: the one place where results and errors become status, body, headers.
 
-Bodies follow SPEC §4. Beyond its table:
+Bodies follow contract §4. Beyond its table:
 - 400 `invalid_query`: a listing's `status`, `since`, `limit` or `cursor` cannot be used (a cursor of
   another endpoint, or altered); the `errors` text names the parameter.
 - 400 `invalid_idempotency_key`: the Idempotency-Key header is empty, over 255 characters or holds

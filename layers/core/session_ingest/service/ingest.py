@@ -1,4 +1,4 @@
-"""The ingest API's use cases (SPEC §4, §7): accept a payload, dry-run it, report a request's outcome.
+"""The ingest API's use cases (contract §4, §7): accept a payload, dry-run it, report a request's outcome.
 
 Checks run in the documented order: size (413) and media type (415) before anything is parsed; the
 token (401) before the endpoint's existence or state is revealed (404); then the rate limit (429);

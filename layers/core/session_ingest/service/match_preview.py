@@ -1,6 +1,6 @@
-"""The dry run's preview of the session a payload would create or update (SPEC §4 `/test` → `match`).
+"""The dry run's preview of the session a payload would create or update (contract §4 `/test` → `match`).
 
-The lookup is the consumer's own (`service.matching.find_match`: SPEC §6 rules 1-3 on the same
+The lookup is the consumer's own (`service.matching.find_match`: contract §6 rules 1-3 on the same
 consistent reads the consumer makes), so the preview says exactly what processing would do with the data
 stored now. Read-only: nothing is written, not even a session number.
 """

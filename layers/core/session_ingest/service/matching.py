@@ -1,4 +1,4 @@
-"""Finding the session a record matches (SPEC §6 rules 1-3), shared by the consumer and the dry run.
+"""Finding the session a record matches (contract §6 rules 1-3), shared by the consumer and the dry run.
 
 Only strongly consistent reads of key-addressed items decide: the session by its number, the uid claim,
 then the claimed session. The API's `/test` route (service.match_preview) and the consumer both call

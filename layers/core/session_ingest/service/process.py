@@ -1,4 +1,4 @@
-"""Use case: process one queued ingest message (SPEC §6) — match, merge, upsert, record the outcome.
+"""Use case: process one queued ingest message (contract §6) — match, merge, upsert, record the outcome.
 
 Guarantees and how they are kept:
 - at-least-once delivery: the request outcome moves `queued -> processed` in the same transaction as
@@ -431,7 +431,7 @@ def _stage_claims(
 
 @dataclass(frozen=True)
 class _Duplicate:
-    """SPEC §6 rule 4: an organisation uid on more than one session."""
+    """contract §6 rule 4: an organisation uid on more than one session."""
 
     organisation_uid: str
     resource_ids: list[str]

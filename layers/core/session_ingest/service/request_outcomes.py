@@ -1,4 +1,4 @@
-"""Where a request's outcome changes, and how it is shown (SPEC §4 `GET …/requests/{request_id}`).
+"""Where a request's outcome changes, and how it is shown (contract §4 `GET …/requests/{request_id}`).
 
 Every decision about a request's state is made here: when it is queued again, processed, failed (and
 for which `FailureKind`), noted for a retry, dead-lettered or redriven. The use cases (service.ingest,

@@ -1,4 +1,4 @@
-"""Endpoint and token administration (SPEC §3, §9): used by ingestctl and the local stack, never deployed.
+"""Endpoint and token administration (contract §3, §9): used by ingestctl and the local stack, never deployed.
 
 Token secrets are returned exactly once, by `create_endpoint` and `create_token`; every other view
 lists tokens by id with their dates and revocation, never a secret or its hash.

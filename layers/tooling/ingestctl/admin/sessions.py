@@ -17,7 +17,7 @@ BATCH_GET_KEYS = 100
 
 @dataclass(frozen=True)
 class UidHolders:
-    """The sessions of an event holding one organisation uid (more than one: duplicates, SPEC §6 rule 4)."""
+    """The sessions of an event holding one organisation uid (several: duplicates, contract §6 rule 4)."""
 
     event_id: int
     organisation_uid: str

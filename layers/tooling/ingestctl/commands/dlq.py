@@ -1,4 +1,4 @@
-"""`ingestctl dlq list|redrive`: inspect and replay messages the consumer gave up on (SPEC §9)."""
+"""`ingestctl dlq list|redrive`: inspect and replay messages the consumer gave up on (contract §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ingestctl endpoint …`, `ingestctl token …` and `ingestctl requests get` (SPEC §9), over boto3.
+"""`ingestctl endpoint …`, `ingestctl token …` and `ingestctl requests get` (contract §9), over boto3.
 
 Resource names come from the environment, `--stack NAME`'s outputs, or the local stack's defaults
 (`ingestctl.resources.configure`), so with only AWS_ENDPOINT_URL set every command reaches

@@ -1,4 +1,4 @@
-"""`ingestctl local up`: the whole stack on this machine, no Docker (SPEC §9).
+"""`ingestctl local up`: the whole stack on this machine, no Docker (contract §9).
 
 The emulator (moto, werkzeug, PyYAML) comes with the `local` extra, so it is imported only when `local up`
 runs: the rest of ingestctl starts on an operator's install (`session-ingest[cli]`) without it.

@@ -1,4 +1,4 @@
-"""`ingestctl location create|list`: the locations sessions may reference (SPEC §9)."""
+"""`ingestctl location create|list`: the locations sessions may reference (contract §9)."""
 
 from __future__ import annotations
 

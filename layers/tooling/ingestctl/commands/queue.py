@@ -1,4 +1,4 @@
-"""`ingestctl queue …`: the ingest queue seen from outside (SPEC §9)."""
+"""`ingestctl queue …`: the ingest queue seen from outside (contract §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ingestctl sessions list|get|find`: stored sessions (SPEC §9)."""
+"""`ingestctl sessions list|get|find`: stored sessions (contract §9)."""
 
 from __future__ import annotations
 

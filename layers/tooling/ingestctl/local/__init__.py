@@ -1,4 +1,4 @@
-"""`ingestctl local up`: the whole service on one machine, no Docker (SPEC §9, DESIGN "Local stack").
+"""`ingestctl local up`: the whole service on one machine, no Docker (contract §9, DESIGN "Local stack").
 
 moto in server mode plays AWS; the functions of template.yaml run in Lambda-like worker processes fed
 by an API Gateway emulator (HTTP) and an SQS event-source poller, exactly as the template wires them.

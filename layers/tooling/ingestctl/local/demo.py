@@ -14,7 +14,7 @@ from session_ingest.settings import get_settings
 DEMO_ORGANISATION = "demo"
 DEMO_EVENT_ID = 1
 
-# SPEC's reference example, for the demo organisation (its resource ids name `acme`, another organisation).
+# The contract's reference example, for the demo organisation (its ids name `acme`, another organisation).
 DEMO_PAYLOAD: dict[str, Any] = {
     "session": {
         "organisation_uid": "ext-session-42",
