@@ -16,9 +16,10 @@ import pytest
 
 from ingestctl.admin.endpoints import create_token, revoke_token
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
-from session_ingest.adapters.endpoint_store import EndpointStore
+from session_ingest.adapters.endpoint_store import EndpointStore, event_owner_key
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.tokens import issue_token
+from session_ingest.settings import get_settings
 from tests.e2e.conftest import eventually
 from tests.e2e.support import StackEndpoint, create_stack_endpoint, headers_of
 from tests.support.openapi_contract import DRY_RUN, INGEST, LISTING, OPERATIONS, OUTCOME, assert_documented
@@ -226,8 +227,9 @@ def _processed(endpoint: StackEndpoint, request_id: str) -> dict[str, Any]:
 
 
 def _second_organisation_on(stack: LocalStackProcess, event_id: int) -> StackEndpoint:
-    """Organisation beta's endpoint on another organisation's event: `endpoint create` refuses this, so it
-    is written through the endpoint store directly, as a configuration from before the refusal would be."""
+    """Organisation beta's endpoint on another organisation's event, as a configuration from before the
+    one-organisation-per-event refusal would be: `endpoint create` refuses it, so the event's owner item is
+    removed first (what an older deployment never wrote) and beta's endpoint is stored directly."""
     config = EndpointConfig(
         endpoint_id=str(uuid.uuid4()),
         organisation="beta",
@@ -237,6 +239,8 @@ def _second_organisation_on(stack: LocalStackProcess, event_id: int) -> StackEnd
     )
     token = issue_token()
     with service_pointed_at(stack):
+        owner = {"TableName": get_settings().endpoints_table, "Key": event_owner_key(event_id)}
+        stack.client("dynamodb").delete_item(**owner)
         EndpointStore().create(config, token)
     return StackEndpoint(stack.ready["api_url"], config.endpoint_id, token.token, event_id)
 

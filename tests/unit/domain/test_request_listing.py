@@ -142,6 +142,9 @@ def test_without_parameters_the_listing_is_the_first_default_page() -> None:
         pytest.param({"limit": "-5"}, "limit", id="limit-negative"),
         pytest.param({"limit": "\u0661\u0660"}, "limit", id="limit-non-ascii-digits"),
         pytest.param({"cursor": "zzz"}, "cursor", id="cursor"),
+        pytest.param({"stauts": "failed"}, "stauts", id="unknown-parameter"),
+        pytest.param({"": "x"}, "", id="unnamed-parameter"),
+        pytest.param({"since": ""}, "since", id="since-empty"),
     ],
 )
 def test_an_unusable_parameter_is_refused_by_name(parameters: dict[str, str], parameter: str) -> None:

@@ -136,13 +136,23 @@ def _limit(text: str) -> int:
     return int(text)
 
 
+LISTING_PARAMETERS = ("status", "since", "limit", "cursor")
+
+
 def parse_listing_query(endpoint_id: str, parameters: Mapping[str, str | None]) -> ListingQuery:
-    """The listing asked for by query-string (or CLI) parameters; unknown parameters are ignored."""
-    status, since, limit, cursor = (parameters.get(name) for name in ("status", "since", "limit", "cursor"))
+    """The listing asked for by query-string (or CLI) parameters.
+
+    An unknown parameter is refused rather than ignored: a misspelt `stauts=failed` would otherwise list
+    every request as if the filter applied."""
+    unknown = sorted(set(parameters) - set(LISTING_PARAMETERS))
+    if unknown:
+        raise InvalidListingQuery(unknown[0], f"is not a parameter; use {', '.join(LISTING_PARAMETERS)}")
+    status, since, limit, cursor = (parameters.get(name) for name in LISTING_PARAMETERS)
     return ListingQuery(
         endpoint_id=endpoint_id,
-        status=_status(status) if status else None,
-        since=_since(since) if since else None,
-        limit=_limit(limit) if limit else limits.DEFAULT_REQUESTS_PAGE,
-        after=decode_cursor(endpoint_id, cursor) if cursor else None,
+        # Present but empty (`?since=`) is not absent: it is refused like any unusable value.
+        status=_status(status) if status is not None else None,
+        since=_since(since) if since is not None else None,
+        limit=_limit(limit) if limit is not None else limits.DEFAULT_REQUESTS_PAGE,
+        after=decode_cursor(endpoint_id, cursor) if cursor is not None else None,
     )

@@ -86,6 +86,7 @@ class BatchPayload(BaseModel):
         max_length=limits.MAX_BATCH_ITEMS,
         description="Payloads, each under the endpoint's mapping rules (by default the session under "
         '`"session"`); an item that is not an object is reported invalid',
+        json_schema_extra={"items": {"$ref": "#/components/schemas/IngestPayload"}},
     )
 
 
