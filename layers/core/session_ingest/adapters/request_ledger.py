@@ -138,6 +138,10 @@ class RequestLedger:
                 "expires_at": epoch + limits.IDEMPOTENCY_RETENTION_SECONDS,
             }
         )
+        return self._key_claim_put(item, epoch)
+
+    def _key_claim_put(self, item: dict[str, Any], epoch: int) -> TransactItem:
+        """Put a claim on an Idempotency-Key unless a live claim holds it (the old one comes back if so)."""
         return {
             "Put": {
                 "TableName": self.table_name,
@@ -178,15 +182,7 @@ class RequestLedger:
                 "expires_at": epoch + limits.IDEMPOTENCY_RETENTION_SECONDS,
             }
         )
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                "ExpressionAttributeValues": {":now": {"N": str(epoch)}},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+        return self._key_claim_put(item, epoch)
 
     def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim:
         """A batch claim as a failed condition returned it. A single request's claim on the same key
