@@ -164,11 +164,48 @@ def test_a_failed_send_marks_the_request_not_queued_and_releases_its_key(world: 
     assert world.ledger.claims == {}
 
 
-def test_a_failed_send_still_fails_cleanly_when_the_undo_cannot_be_written(world: World) -> None:
+def test_a_failed_send_whose_key_cannot_be_released_is_still_a_retryable_failure(world: World) -> None:
+    # Given the queue refuses the message and the key cannot be given back
     world.queue.failure = QueueUnavailable("InternalError")
-    world.ledger.unavailable |= {"mark_not_queued", "release_claim"}
+    world.ledger.unavailable.add("release_claim")
+    request = world.post(key="order-1")
+    # When it is posted  # Then a retryable failure, with the request recorded not queued
     with pytest.raises(EnqueueFailed):
+        accept_payload(request, world.deps)
+    assert world.ledger.outcomes[request.request_id].failure_kind is FailureKind.NOT_QUEUED
+
+
+def test_a_failed_send_that_cannot_be_recorded_keeps_the_key(world: World) -> None:
+    # Given the queue refuses the message and the not-queued record cannot be written either
+    world.queue.failure = QueueUnavailable("InternalError")
+    world.ledger.unavailable.add("mark_not_queued")
+    request = world.post(key="order-1")
+    # When it is posted
+    with pytest.raises(EnqueueFailed):
+        accept_payload(request, world.deps)
+    # Then the request still reads queued, and its key stays claimed by it (not released to a new request)
+    assert world.ledger.outcomes[request.request_id].status is RequestStatus.QUEUED
+    [(claim, _)] = world.ledger.claims.values()
+    assert (claim.request_id, claim.queued) == (request.request_id, False)
+
+
+def test_a_retry_of_a_send_that_could_not_be_recorded_resumes_the_same_request(world: World) -> None:
+    # Given a failed send whose not-queued record could not be written (the request reads queued)
+    world.queue.failure = QueueUnavailable("InternalError")
+    world.ledger.unavailable.add("mark_not_queued")
+    first = world.post(key="order-1")
+    with pytest.raises(EnqueueFailed):
+        accept_payload(first, world.deps)
+    world.queue.failure, world.ledger.unavailable = None, set()
+    # When the client retries with its key: first while the claim is in flight, then after it goes stale
+    with pytest.raises(IdempotencyInProgress):
         accept_payload(world.post(key="order-1"), world.deps)
+    world.clock.advance(limits.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    resumed = accept_payload(world.post(key="order-1"), world.deps)
+    # Then the first request is sent under its own id, and no second request exists
+    assert resumed.request_id == first.request_id
+    assert [envelope.request_id for envelope in world.queue.sent] == [first.request_id]
+    assert list(world.ledger.outcomes) == [first.request_id]
 
 
 def test_a_key_that_cannot_be_confirmed_after_the_send_still_answers_accepted(world: World) -> None:

@@ -357,10 +357,18 @@ def _enqueue(deps: IngestDependencies, envelope: IngestEnvelope, claim: Idempote
 
 
 def _undo_acceptance(deps: IngestDependencies, request_id: str, claim: IdempotencyClaim | None) -> None:
+    """Record the request not queued, then give its key back, in that order.
+
+    The key is released only once the record says `not_queued`. When that write fails too, the request
+    item still says `queued` with no message behind it; keeping the key then lets the client's retry with
+    it resume this request under its own id once the claim goes stale (`_resume` sends it again), instead
+    of queuing a new request and leaving this one `queued` for ever.
+    """
     try:
         fail_not_queued(deps.ledger, request_id)
     except StoreError:
-        logger.exception("could not mark the request item as not queued")
+        logger.exception("could not mark the request item as not queued; its key is kept for a resume")
+        return
     if claim is not None:
         try:
             deps.ledger.release_claim(claim)
