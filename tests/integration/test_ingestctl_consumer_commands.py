@@ -42,6 +42,30 @@ def test_location_create_prints_the_new_location(aws: CreatedResources) -> None:
     ]
 
 
+def test_location_create_on_another_organisations_event_is_refused_and_stores_nothing(
+    aws: CreatedResources,
+) -> None:
+    # Given event 42 holds a location of acme (which claims the event for acme)
+    _ingestctl("location", "create", "--org", "acme", "--event-id", "42", "--name", "Hall A")
+    # When globex creates a location on the same event
+    result = runner.invoke(app, ["location", "create", "--org", "globex", "--event-id", "42", "--name", "X"])
+    # Then it is refused in one line naming the owner, and the event keeps only acme's location
+    assert result.exit_code == 1
+    assert "event 42 belongs to organisation 'acme', not 'globex'" in result.stderr
+    locations = _ingestctl("location", "list", "--event-id", "42")["locations"]
+    assert [loc["organisation"] for loc in locations] == ["acme"]
+
+
+def test_location_create_claims_an_event_nobody_owns_for_its_organisation(aws: CreatedResources) -> None:
+    # Given a location of acme on an event with no endpoint yet
+    _ingestctl("location", "create", "--org", "acme", "--event-id", "77", "--name", "Hall A")
+    # When globex creates an endpoint on that event
+    result = runner.invoke(app, ["endpoint", "create", "--org", "globex", "--event-id", "77"])
+    # Then it is refused: the event is acme's
+    assert result.exit_code == 1
+    assert "belongs to organisation 'acme'" in result.stderr
+
+
 def test_a_created_location_can_be_referenced_by_sessions(aws: CreatedResources) -> None:
     # Given a location created with the CLI
     location = _ingestctl(

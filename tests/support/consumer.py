@@ -112,7 +112,7 @@ def sessions() -> SessionsRepository:
 
 
 def locations() -> LocationsRepository:
-    return LocationsRepository(get_settings().sessions_table)
+    return LocationsRepository(get_settings().sessions_table, get_settings().endpoints_table)
 
 
 def outcomes() -> RequestLedger:

@@ -104,20 +104,25 @@ def _config_item(config: EndpointConfig) -> dict[str, Any]:
     )
 
 
-def _owner_put(table: str, config: EndpointConfig) -> dict[str, Any]:
-    """Claim the endpoint's event for its organisation, or confirm the claim (never move it)."""
+def event_owner_put(table: str, event_id: int, organisation: str) -> dict[str, Any]:
+    """A transaction item claiming the event for `organisation`, or confirming its claim (never moving
+    it): whatever is created for an event (an endpoint, a location) is written together with this."""
     return {
         "Put": {
             "TableName": table,
             "Item": {
-                **event_owner_key(config.event_id),
-                **to_item({"event_id": config.event_id, "organisation": config.organisation}),
+                **event_owner_key(event_id),
+                **to_item({"event_id": event_id, "organisation": organisation}),
             },
             "ConditionExpression": "attribute_not_exists(pk) OR organisation = :organisation",
-            "ExpressionAttributeValues": {":organisation": {"S": config.organisation}},
+            "ExpressionAttributeValues": {":organisation": {"S": organisation}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
+
+
+def _owner_put(table: str, config: EndpointConfig) -> dict[str, Any]:
+    return event_owner_put(table, config.event_id, config.organisation)
 
 
 def _settings_update(table: str, config: EndpointConfig, expected_version: int) -> dict[str, Any]:
@@ -178,7 +183,8 @@ def _write_named(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {}
 
 
-def _owner_of(reason: Mapping[str, Any]) -> str:
+def owner_in(reason: Mapping[str, Any]) -> str:
+    """The organisation named by a failed `event_owner_put`'s cancellation reason (its ALL_OLD item)."""
     return str(from_item(reason.get("Item", {})).get("organisation", "?"))
 
 
@@ -289,7 +295,7 @@ class EndpointStore:
             }
         )
         if "owner" in failed:
-            raise EventOwnedElsewhere(config.event_id, _owner_of(failed["owner"]))
+            raise EventOwnedElsewhere(config.event_id, owner_in(failed["owner"]))
         if failed:
             raise EndpointAlreadyExists(config.endpoint_id)
 
@@ -306,7 +312,7 @@ class EndpointStore:
             }
         )
         if "owner" in failed:
-            raise EventOwnedElsewhere(config.event_id, _owner_of(failed["owner"]))
+            raise EventOwnedElsewhere(config.event_id, owner_in(failed["owner"]))
         if "config" in failed:
             if not failed["config"].get("Item"):
                 raise UnknownEndpoint(config.endpoint_id)

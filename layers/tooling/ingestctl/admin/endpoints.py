@@ -120,7 +120,7 @@ def _checked_config(settings: dict[str, Any]) -> EndpointConfig:
     return config
 
 
-def _refused_owner(error: EventOwnedElsewhere, organisation: str) -> ConfigurationConflict:
+def refused_owner(error: EventOwnedElsewhere, organisation: str) -> ConfigurationConflict:
     return ConfigurationConflict(
         f"event {error.event_id} belongs to organisation {error.owner!r}, not {organisation!r}: "
         "an event has exactly one organisation"
@@ -159,7 +159,7 @@ def create_endpoint(
     try:
         _store().create(config, token)
     except EventOwnedElsewhere as error:
-        raise _refused_owner(error, organisation) from error
+        raise refused_owner(error, organisation) from error
     except EndpointAlreadyExists as error:  # a UUID collision: practically impossible
         raise AdminError("endpoint id collision; try again") from error
     except StoreBusy as error:
@@ -204,7 +204,7 @@ def update_endpoint(endpoint_id: str, changes: EndpointChanges, clock: Clock | N
     except UnknownEndpoint as error:
         raise NoSuchEndpoint(f"no endpoint {endpoint_id}") from error
     except EventOwnedElsewhere as error:
-        raise _refused_owner(error, current.organisation) from error
+        raise refused_owner(error, current.organisation) from error
     except (ConfigChanged, StoreBusy) as error:
         raise ConfigurationConflict(
             f"endpoint {endpoint_id} changed while this update was prepared (it was at version "

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ingestctl.admin.endpoints import refused_owner
 from ingestctl.admin.locations import LocationsRepository
 from ingestctl.commands.failures import EXIT_BAD_INPUT, fail
 from ingestctl.commands.output import StackOption, TableOption, emit, emit_table
 from ingestctl.resources import configure
+from session_ingest.adapters.endpoint_store import EventOwnedElsewhere
 
 app = typer.Typer(help="Manage the locations of an event.", no_args_is_help=True)
 
@@ -25,8 +27,12 @@ def create_location(
     """Store a location; prints `{"resource_id", "id", "name", "event_id", "organisation", "created_at"}`."""
     if not name.strip():
         fail("--name must not be empty", EXIT_BAD_INPUT)
-    repo = LocationsRepository(configure(stack).sessions_table)
-    emit(repo.create(org, event_id, name.strip(), datetime.now(UTC)))
+    settings = configure(stack)
+    repo = LocationsRepository(settings.sessions_table, settings.endpoints_table)
+    try:
+        emit(repo.create(org, event_id, name.strip(), datetime.now(UTC)))
+    except EventOwnedElsewhere as error:
+        raise refused_owner(error, org) from error
 
 
 @app.command("list")
@@ -36,7 +42,9 @@ def list_locations(
     table: TableOption = False,
 ) -> None:
     """Every location of an event."""
-    found = list(LocationsRepository(configure(stack).sessions_table).list_locations(event_id))
+    settings = configure(stack)
+    repo = LocationsRepository(settings.sessions_table, settings.endpoints_table)
+    found = list(repo.list_locations(event_id))
     if table:
         columns = ["resource_id", "name", "organisation", "created_at"]
         emit_table(
