@@ -164,25 +164,29 @@ def test_a_failed_send_marks_the_request_not_queued_and_releases_its_key(world: 
     assert world.ledger.claims == {}
 
 
-def test_a_failed_send_whose_key_cannot_be_released_is_still_a_retryable_failure(world: World) -> None:
-    # Given the queue refuses the message and the key cannot be given back
+def _post_while_the_queue_refuses(world: World, ledger_down: str) -> IngestRequest:
+    """Post with a key while SQS refuses the message and the ledger method `ledger_down` fails too; the
+    answer must be the retryable EnqueueFailed."""
     world.queue.failure = QueueUnavailable("InternalError")
-    world.ledger.unavailable.add("release_claim")
+    world.ledger.unavailable.add(ledger_down)
     request = world.post(key="order-1")
-    # When it is posted  # Then a retryable failure, with the request recorded not queued
     with pytest.raises(EnqueueFailed):
         accept_payload(request, world.deps)
+    world.queue.failure, world.ledger.unavailable = None, set()
+    return request
+
+
+def test_a_failed_send_whose_key_cannot_be_released_is_still_a_retryable_failure(world: World) -> None:
+    # Given the queue refuses the message and the key cannot be given back  # When it is posted
+    request = _post_while_the_queue_refuses(world, "release_claim")
+    # Then a retryable failure, with the request recorded not queued
     assert world.ledger.outcomes[request.request_id].failure_kind is FailureKind.NOT_QUEUED
 
 
 def test_a_failed_send_that_cannot_be_recorded_keeps_the_key(world: World) -> None:
     # Given the queue refuses the message and the not-queued record cannot be written either
-    world.queue.failure = QueueUnavailable("InternalError")
-    world.ledger.unavailable.add("mark_not_queued")
-    request = world.post(key="order-1")
     # When it is posted
-    with pytest.raises(EnqueueFailed):
-        accept_payload(request, world.deps)
+    request = _post_while_the_queue_refuses(world, "mark_not_queued")
     # Then the request still reads queued, and its key stays claimed by it (not released to a new request)
     assert world.ledger.outcomes[request.request_id].status is RequestStatus.QUEUED
     [(claim, _)] = world.ledger.claims.values()
@@ -191,12 +195,7 @@ def test_a_failed_send_that_cannot_be_recorded_keeps_the_key(world: World) -> No
 
 def test_a_retry_of_a_send_that_could_not_be_recorded_resumes_the_same_request(world: World) -> None:
     # Given a failed send whose not-queued record could not be written (the request reads queued)
-    world.queue.failure = QueueUnavailable("InternalError")
-    world.ledger.unavailable.add("mark_not_queued")
-    first = world.post(key="order-1")
-    with pytest.raises(EnqueueFailed):
-        accept_payload(first, world.deps)
-    world.queue.failure, world.ledger.unavailable = None, set()
+    first = _post_while_the_queue_refuses(world, "mark_not_queued")
     # When the client retries with its key: first while the claim is in flight, then after it goes stale
     with pytest.raises(IdempotencyInProgress):
         accept_payload(world.post(key="order-1"), world.deps)
