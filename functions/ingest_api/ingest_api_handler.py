@@ -21,7 +21,6 @@ from session_ingest.errors import IngestError
 from session_ingest.observability import logger, metrics
 from session_ingest.service import api_routes as doc
 from session_ingest.service.api_metrics import record_rejected
-from session_ingest.service.batch_ingest import accept_batch
 from session_ingest.service.http_replies import (
     ApiReply,
     accepted_reply,
@@ -111,6 +110,9 @@ def ingest_dry_run(endpoint_id: str) -> Response[Any]:
     security=doc.SECURITY,
 )
 def ingest_batch(endpoint_id: str) -> Response[Any]:
+    # Imported here: only batch requests pay for the batch use case's import.
+    from session_ingest.service.batch_ingest import accept_batch
+
     return _respond(batch_reply(accept_batch(_ingest_request(endpoint_id))))
 
 

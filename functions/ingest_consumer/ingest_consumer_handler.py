@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# Before anything imports pydantic: with pydantic loaded, the batch utility also builds Powertools' parser
+# models at import (tests/unit/test_cold_imports.py).
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import string
+import sys
 from typing import Any
 
 import pytest
 
 from session_ingest import limits
+from session_ingest.domain import urls
 from session_ingest.domain.urls import normalise_link_url
 from session_ingest.domain.values import InvalidValue
 
@@ -141,3 +145,22 @@ def test_overlong_urls_are_rejected() -> None:
     # Given a URL longer than the cap / When normalised / Then the length is the reason
     with pytest.raises(InvalidValue, match="at most"):
         normalise_link_url("https://example.com/" + "a" * limits.MAX_URL_CHARS)
+
+
+@pytest.mark.parametrize(
+    ("label_class", "allowed_ascii"),
+    [
+        (urls._LABEL_START, string.ascii_letters + string.digits + "_"),
+        (urls._LABEL_CONTINUE, string.ascii_letters + string.digits + "_-"),
+    ],
+)
+def test_a_host_label_allows_ascii_letters_digits_underscore_and_every_non_ascii_character(
+    label_class: str, allowed_ascii: str
+) -> None:
+    # Given every code point, one character each
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    # When a host label's character class picks out the characters it allows
+    allowed = "".join(re.findall(label_class, every_character))
+    # Then they are the listed ASCII characters and everything from U+0080 up, and nothing else
+    expected = "".join(sorted(allowed_ascii)) + every_character[0x80:]
+    assert allowed == expected

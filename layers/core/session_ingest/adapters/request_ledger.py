@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,7 +21,6 @@ from session_ingest import limits
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
 from session_ingest.adapters.store_errors import CONDITION_FAILED, applied, error_code, translate, translated
-from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
 from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
 from session_ingest.domain.models import IngestWarning, StoredOutcome
 from session_ingest.domain.rate_limit import RateWindow
@@ -33,11 +32,15 @@ from session_ingest.domain.request_lifecycle import (
     RequestStatus,
     sources,
 )
-from session_ingest.domain.request_listing import ListingPage, ListingPosition, ListingQuery
 from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.observability import logger
 from session_ingest.service.ports import Consumed, TransactItem
+
+if TYPE_CHECKING:
+    # Batch claims and listings are only some requests' (their types are imported where they are built).
+    from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
+    from session_ingest.domain.request_listing import ListingPage, ListingPosition, ListingQuery
 
 COUNT_ATTRIBUTE = "request_count"
 ENDPOINT_REQUESTS_INDEX = "EndpointRequestsIndex"
@@ -187,6 +190,8 @@ class RequestLedger:
     def batch_claim_in(self, item: dict[str, Any]) -> StoredBatchClaim:
         """A batch claim as a failed condition returned it. A single request's claim on the same key
         reads as a claim of another body (it is one: a single payload, not a batch)."""
+        from session_ingest.domain.batch import StoredBatchClaim
+
         claimed_at = int(item.get("claimed_at", 0))
         if "request_ids" not in item:
             single = f"single:{item.get('body_sha256')}"
@@ -335,6 +340,8 @@ class RequestLedger:
         spent (then the page is short and `next` continues after the last request read). One more
         match than the page holds is asked for, so a full page knows whether anything follows.
         """
+        from session_ingest.domain.request_listing import ListingPage
+
         if (
             query.after is not None
             and query.since is not None
@@ -392,9 +399,13 @@ class RequestLedger:
         }
 
     def _position(self, outcome: StoredOutcome) -> ListingPosition:
+        from session_ingest.domain.request_listing import ListingPosition
+
         return ListingPosition(format_utc(outcome.accepted_at), outcome.request_id)
 
     def _position_of_key(self, key: dict[str, Any]) -> ListingPosition:
+        from session_ingest.domain.request_listing import ListingPosition
+
         return ListingPosition(key["accepted_at"]["S"], key["pk"]["S"].removeprefix(REQUEST_PREFIX))
 
     # -- the consumer's moves ----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from typing import Any
 from session_ingest import limits
 from session_ingest.domain.idempotency import Repeat, StoredClaim, judge_repeat
 from session_ingest.domain.json_body import parse_json_body
-from session_ingest.domain.json_schema import schema_errors
 from session_ingest.domain.mapping import map_payload
 from session_ingest.domain.models import EndpointConfig, MappingResult
 from session_ingest.domain.sessions import mergeable_fields, stored_size_bytes
@@ -49,11 +48,18 @@ def batch_items(raw: bytes) -> list[Any]:
     return items
 
 
+def _schema_errors(payload: dict[str, Any], schema: dict[str, Any]) -> list[FieldError]:
+    # Imported here: only endpoints with a JSON Schema need its checks (domain/json_schema.py).
+    from session_ingest.domain.json_schema import schema_errors
+
+    return schema_errors(payload, schema)
+
+
 def payload_verdict(config: EndpointConfig, payload: Any) -> MappingResult:
     """The endpoint's verdict on one parsed payload: a record (and warnings), or the field errors (capped)."""
     if not isinstance(payload, dict):
         return MappingResult(errors=[NOT_AN_OBJECT])
-    errors = schema_errors(payload, config.json_schema) if config.json_schema is not None else []
+    errors = _schema_errors(payload, config.json_schema) if config.json_schema is not None else []
     mapped = map_payload(payload, config.mapping, config.organisation, config.endpoint_type)
     errors.extend(mapped.errors)
     if errors or mapped.record is None:

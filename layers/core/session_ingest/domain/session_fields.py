@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from session_ingest import limits
-from session_ingest.domain import css, value_schemas, values
+from session_ingest.domain import value_schemas, values
 from session_ingest.domain.record_types import FieldContext, FieldRule, RecordType, shorten
 from session_ingest.domain.resource_ids import normalise_resource_id
 from session_ingest.domain.urls import is_site_path, normalise_link_url
@@ -63,6 +63,9 @@ def _card_link_type(value: Any, _context: FieldContext) -> str:
 
 
 def _background(value: Any, context: FieldContext) -> dict[str, str]:
+    # Imported here: the CSS parser (tinycss2) is only needed for a payload that has a background.
+    from session_ingest.domain import css
+
     def warn(prop: str, reason: str) -> None:
         name = shorten(prop)
         context.warnings.add(

@@ -12,18 +12,15 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from session_ingest import limits
 from session_ingest.adapters.clock import SystemClock
-from session_ingest.adapters.endpoint_store import EndpointCache, EndpointStore
 from session_ingest.adapters.queue_publisher import send_envelope, send_envelope_batch
 from session_ingest.adapters.request_ledger import RequestLedger
 from session_ingest.adapters.sessions_repo import SessionsRepository
 from session_ingest.adapters.unit_of_work import dynamo_unit_of_work
-from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.rate_limit import KnownCounts
-from session_ingest.service.match_preview import DryRunMatch, MatchPreviewer, preview_match
 from session_ingest.service.ports import (
     BatchEnvelopeSender,
     Clock,
@@ -34,6 +31,10 @@ from session_ingest.service.ports import (
     UnitOfWorkFactory,
 )
 from session_ingest.settings import get_settings
+
+if TYPE_CHECKING:
+    from session_ingest.domain.models import EndpointConfig
+    from session_ingest.service.match_preview import DryRunMatch, MatchPreviewer
 
 
 @dataclass
@@ -73,6 +74,9 @@ def previewer(sessions: SessionsPort) -> MatchPreviewer:
     """The dry run's match preview, reading `sessions`."""
 
     def preview(config: EndpointConfig, record: dict[str, Any]) -> DryRunMatch:
+        # Imported here: only dry runs preview a match (the rest of the API and the consumer never do).
+        from session_ingest.service.match_preview import preview_match
+
         return preview_match(sessions, config, record)
 
     return preview
@@ -80,6 +84,9 @@ def previewer(sessions: SessionsPort) -> MatchPreviewer:
 
 def build_ingest_dependencies(clock: Clock | None = None) -> IngestDependencies:
     """Fresh dependencies with empty caches, reading the cache TTL from the settings."""
+    # Imported here: the endpoints table (and its token rules) is the ingest API's, never the consumer's.
+    from session_ingest.adapters.endpoint_store import EndpointCache, EndpointStore
+
     clock = clock or SystemClock()
     cache = EndpointCache(
         EndpointStore(),

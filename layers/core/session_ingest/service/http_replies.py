@@ -15,7 +15,7 @@ Bodies follow contract §4. Beyond its table:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from session_ingest.domain.batch import ItemStatus
 from session_ingest.domain.rate_limit import RateLimitState
@@ -34,9 +34,11 @@ from session_ingest.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from session_ingest.service.batch_ingest import BatchAnswer, ItemResult
 from session_ingest.service.ingest import AcceptedRequest, DryRun, OutcomeLookup, RequestListing
 from session_ingest.service.request_outcomes import outcome_view
+
+if TYPE_CHECKING:
+    from session_ingest.service.batch_ingest import BatchAnswer, ItemResult
 
 VALIDATION_MESSAGE = "The provided payload is not in the correct format for this endpoint"
 RETRY_MESSAGE = "The request was not queued; retry it"

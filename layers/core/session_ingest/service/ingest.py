@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from session_ingest import limits
 from session_ingest.adapters.queue_publisher import QueueUnavailable
@@ -37,7 +37,6 @@ from session_ingest.domain.models import (
     StoredOutcome,
 )
 from session_ingest.domain.rate_limit import RateLimitState, RateWindow
-from session_ingest.domain.request_listing import parse_listing_query
 from session_ingest.domain.tokens import bearer_token, secret_matches
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import (
@@ -57,10 +56,11 @@ from session_ingest.errors import (
 from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
-from session_ingest.service.match_preview import DryRunMatch
 from session_ingest.service.ports import Committed, ConditionFailed, UnitOfWork
-from session_ingest.service.request_listing import list_requests
 from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
+
+if TYPE_CHECKING:
+    from session_ingest.service.match_preview import DryRunMatch
 
 # The items of the acceptance unit of work, by name.
 COUNTER = "counter"
@@ -423,6 +423,11 @@ def list_endpoint_requests(
     Like a status lookup it spends no rate-limit unit, and it reads no counter either: the RateLimit-*
     headers report what this instance knows of the window (a lower bound of the count).
     """
+    # Imported here: only listings need the listing rules and view (the cold start of every other request
+    # does not pay for them).
+    from session_ingest.domain.request_listing import parse_listing_query
+    from session_ingest.service.request_listing import list_requests
+
     deps = deps or ingest_dependencies()
     config = authenticate(deps, endpoint_id, authorization)
     query = parse_listing_query(config.endpoint_id, parameters)

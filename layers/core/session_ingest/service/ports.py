@@ -13,20 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 # Re-exported: the one clock port (wall clock and monotonic), with its system implementation beside it.
 from session_ingest.adapters.clock import Clock as Clock
-from session_ingest.adapters.endpoint_store import StoredEndpoint
-from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
-from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
-from session_ingest.domain.matching import ClaimWrite
-from session_ingest.domain.models import IngestWarning, StoredOutcome
-from session_ingest.domain.rate_limit import RateWindow
-from session_ingest.domain.request_lifecycle import FailureKind, RequestRef
-from session_ingest.domain.request_listing import ListingPage, ListingQuery
-from session_ingest.domain.sessions import StoredSession, UidClaim
 from session_ingest.envelope import IngestEnvelope
+
+if TYPE_CHECKING:
+    # Only named in signatures: importing them here would make every function that needs one port import
+    # every use case's domain (the consumer would load the ingest API's batch and listing rules).
+    from session_ingest.adapters.endpoint_store import StoredEndpoint
+    from session_ingest.domain.batch import BatchClaim, StoredBatchClaim
+    from session_ingest.domain.idempotency import IdempotencyClaim, StoredClaim
+    from session_ingest.domain.matching import ClaimWrite
+    from session_ingest.domain.models import IngestWarning, StoredOutcome
+    from session_ingest.domain.rate_limit import RateWindow
+    from session_ingest.domain.request_lifecycle import FailureKind, RequestRef
+    from session_ingest.domain.request_listing import ListingPage, ListingQuery
+    from session_ingest.domain.sessions import StoredSession, UidClaim
 
 # One write of a transaction, opaque to the use case (a DynamoDB TransactItems entry, or a fake's).
 TransactItem = dict[str, Any]
