@@ -12,11 +12,12 @@ fills a token in and sends it unchanged on each retry, so a transaction that was
 was lost (a read timeout on a busy server) is answered success again instead of failing its own
 conditions the second time (which the ingest API would report as a 503 with the request stored anyway).
 
-Its transactions cost what they touch (`ingestctl.local.moto_transactions`). Likewise SQS: moto's
-ReceiveMessage read the whole queue's attributes (three scans of every message) once per message it
-returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500 messages
-queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops those
-costs (57 ms).
+Its transactions cost what they touch (`ingestctl.local.moto_transactions`), and an UpdateExpression is
+parsed and shape-checked once, not on every call (`ingestctl.local.moto_update_expressions`). Likewise
+SQS: moto's ReceiveMessage read the whole queue's attributes (three scans of every message) once per
+message it returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500
+messages queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops
+those costs (57 ms).
 Usage: `python -m ingestctl.local.serial_moto --host 127.0.0.1 --port 5000` (`--port 0`: any free port; the
 first line printed names it), or `--fd N`: serve on a listening socket the parent bound (the local stack).
 """
@@ -40,7 +41,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sqs import models as sqs_models
 from werkzeug.serving import make_server
 
-from ingestctl.local import moto_transactions
+from ingestctl.local import moto_transactions, moto_update_expressions
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, default=None, help="a listening socket to serve on instead")
     args = parser.parse_args(argv)
     moto_transactions.install()
+    moto_update_expressions.install()
     install_fast_sqs()
     app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
     server = make_server(
