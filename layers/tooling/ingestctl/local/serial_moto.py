@@ -17,7 +17,8 @@ parsed and shape-checked once, not on every call (`ingestctl.local.moto_update_e
 SQS: moto's ReceiveMessage read the whole queue's attributes (three scans of every message) once per
 message it returned, each message's visibility costing a datetime round trip: 0.9 s per receive with 500
 messages queued, quadratic as a soak's backlog grows. `install_fast_sqs` keeps the semantics and drops
-those costs (57 ms).
+those costs (57 ms). `install_fast_dispatch` answers moto's per-request lookups of which service and
+which action a request is for from memory.
 Usage: `python -m ingestctl.local.serial_moto --host 127.0.0.1 --port 5000` (`--port 0`: any free port; the
 first line printed names it), or `--fd N`: serve on a listening socket the parent bound (the local stack).
 """
@@ -25,6 +26,7 @@ first line printed names it), or `--fd N`: serve on a listening socket the paren
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -36,6 +38,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from moto import backends
+from moto.core import responses as moto_responses
+from moto.core.utils import method_names_from_class
 from moto.core.utils import unix_time_millis as moto_unix_time_millis
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sqs import models as sqs_models
@@ -164,6 +169,18 @@ def install_fast_sqs() -> None:
     )
 
 
+def install_fast_dispatch() -> None:
+    """Answer moto's two per-request lookups from memory: the names of moto's service packages (moto lists
+    its package directory, a stat per service, under the dispatcher's lock that every request of every
+    service takes) and a response class's action methods (moto inspects the class each time). Neither
+    changes while the server runs. Measured: 40% of a GetQueueUrl's time in the server."""
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[attr-defined]
+        method_names_from_class
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     moto_transactions.install()
     moto_update_expressions.install()
     install_fast_sqs()
+    install_fast_dispatch()
     app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=args.fd
