@@ -120,3 +120,21 @@ def test_a_repeated_update_expression_keeps_applying_its_values(moto_server: Cre
     item = dynamodb.get_item(TableName=table, Key=SESSION, ConsistentRead=True)["Item"]
     assert item["visits"] == {"N": "7"}
     assert item["title"] == {"S": "after 4"}
+
+
+def test_a_repeated_list_append_extends_the_stored_list_each_time(moto_server: CreatedResources) -> None:
+    # Given a session holding a list
+    dynamodb = boto3.client("dynamodb")
+    table = moto_server.tables["SessionsTable"]
+    dynamodb.put_item(TableName=table, Item={**SESSION, "tags": {"L": [{"S": "a"}]}})
+    # When the same list_append update is made twice
+    for tag in ("b", "c"):
+        dynamodb.update_item(
+            TableName=table,
+            Key=SESSION,
+            UpdateExpression="SET tags = list_append(tags, :more)",
+            ExpressionAttributeValues={":more": {"L": [{"S": tag}]}},
+        )
+    # Then the list holds every value, in order
+    item = dynamodb.get_item(TableName=table, Key=SESSION, ConsistentRead=True)["Item"]
+    assert item["tags"] == {"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}]}

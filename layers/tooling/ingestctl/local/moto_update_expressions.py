@@ -12,7 +12,9 @@ lock; 6.7 ms with this patch, which keeps moto's code path and its answers:
 - the structural validators' verdict is a function of the expression, its ExpressionAttributeNames and
   the table's key attributes alone, so a combination that passed them once skips them afterwards; one
   that failed is never remembered and fails again, with moto's own error;
-- a validator's node-type table is built once per validator.
+- a validator's node-type table is built once per validator;
+- the validator's private copy of the parsed tree is made by pickling it, a third of `copy.deepcopy`'s
+  time for the same copy (the tree holds plain nodes and strings, no values yet).
 
 Values, the item, functions, type checks and the update itself are evaluated on every call, as before.
 Like moto_transactions, it is only applied in the serial moto server's process.
@@ -20,7 +22,9 @@ Like moto_transactions, it is only applied in the serial moto server's process.
 
 from __future__ import annotations
 
+import copy
 import functools
+import pickle
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +42,7 @@ STRUCTURAL_VALIDATORS = (
 
 # moto's ast_nodes module is untyped (`# type: ignore` at its top): its traverser class is Any here.
 DepthFirstTraverser: Any = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+Node: Any = ast_nodes.Node  # type: ignore[attr-defined]
 
 # The signatures (names, key attributes) each parsed expression passed the structural checks with. Weak:
 # an expression the parse cache lets go takes its verdicts with it.
@@ -95,6 +100,16 @@ def _process(self: Any, node: Any) -> Any:
     return None
 
 
+def _copy(value: Any) -> Any:
+    """`copy.deepcopy` as moto's validators use it, by a pickle round trip for a parsed tree."""
+    if isinstance(value, Node):
+        try:
+            return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own tree
+        except (pickle.PicklingError, TypeError, AttributeError):
+            pass
+    return copy.deepcopy(value)
+
+
 def install() -> None:
     """Patch moto's update-expression handling in this process (idempotent)."""
     if getattr(UpdateExpressionParser.make, "cache_info", None) is not None:
@@ -105,3 +120,4 @@ def install() -> None:
     validators.UpdateExpressionValidator.validate = _validate  # type: ignore[method-assign,assignment]
     DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed
     DepthFirstTraverser.process = _process
+    validators.deepcopy = _copy  # type: ignore[attr-defined,assignment]
