@@ -138,3 +138,51 @@ def test_a_repeated_list_append_extends_the_stored_list_each_time(moto_server: C
     # Then the list holds every value, in order
     item = dynamodb.get_item(TableName=table, Key=SESSION, ConsistentRead=True)["Item"]
     assert item["tags"] == {"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}]}
+
+
+@pytest.mark.parametrize(
+    ("expected_names", "verdicts"),
+    [(["Keynote", "Closing", "Keynote"], [OK, "conditional request failed", OK])],
+)
+def test_a_repeated_condition_is_checked_against_each_call_s_values(
+    moto_server: CreatedResources, expected_names: list[str], verdicts: list[str]
+) -> None:
+    # Given a session named Keynote
+    dynamodb = boto3.client("dynamodb")
+    table = moto_server.tables["SessionsTable"]
+    dynamodb.put_item(TableName=table, Item={**SESSION, "title": {"S": "Keynote"}})
+    # When the same conditional update is made with different expected names
+    outcomes = []
+    for expected in expected_names:
+        try:
+            dynamodb.update_item(
+                TableName=table,
+                Key=SESSION,
+                UpdateExpression="SET visits = :one",
+                ConditionExpression="#t = :expected AND attribute_exists(pk)",
+                ExpressionAttributeNames={"#t": "title"},
+                ExpressionAttributeValues={":expected": {"S": expected}, ":one": {"N": "1"}},
+            )
+            outcomes.append(OK)
+        except ClientError as error:
+            outcomes.append(str(error.response["Error"]["Message"]))
+    # Then each call's condition held or failed on its own values
+    for outcome, verdict in zip(outcomes, verdicts, strict=True):
+        assert verdict in outcome, outcomes
+
+
+def test_a_condition_the_lexer_refuses_is_refused_every_time(moto_server: CreatedResources) -> None:
+    # Given the sessions table
+    dynamodb = boto3.client("dynamodb")
+    table = moto_server.tables["SessionsTable"]
+    # When a put whose condition cannot be lexed is made twice
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ClientError) as refused:
+            dynamodb.put_item(
+                TableName=table, Item=SESSION, ConditionExpression="attribute_not_exists(pk) AND $x"
+            )
+        errors.append(refused.value.response["Error"]["Code"])
+    # Then both are refused alike (moto's own answer: its lexer's ValueError, a 500), and nothing is written
+    assert errors[0] == errors[1]
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=SESSION, ConsistentRead=True)

@@ -1,4 +1,4 @@
-"""Cheaper UpdateExpressions for the serial moto server (ingestctl.local.serial_moto): same answers.
+"""Cheaper update and condition expressions for the serial moto server (ingestctl.local.serial_moto).
 
 moto parses an UpdateExpression afresh on every call, then runs ten validators over a copy of the tree,
 three of which check only its shape (one clause of each kind, no overlapping paths, no key attribute set),
@@ -16,12 +16,16 @@ lock; 6.7 ms with this patch, which keeps moto's code path and its answers:
 - the validator's private copy of the parsed tree is made by pickling it, a third of `copy.deepcopy`'s
   time for the same copy (the tree holds plain nodes and strings, no values yet).
 
+A ConditionExpression is lexed three times for each item of a transaction (moto's request checks, the
+transaction, the write); its tokens depend on the expression's text alone and are remembered too.
+
 Values, the item, functions, type checks and the update itself are evaluated on every call, as before.
 Like moto_transactions, it is only applied in the serial moto server's process.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import pickle
@@ -29,10 +33,12 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.parsing import ast_nodes, validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
 PARSED_EXPRESSIONS = 512  # distinct expression strings kept parsed (the service writes a few dozen)
+LEXED_CONDITIONS = 512
 # Checks of the expression's shape only: no values, no item.
 STRUCTURAL_VALIDATORS = (
     validators.ActionCountValidator,
@@ -110,6 +116,22 @@ def _copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _lexing_once(lex: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's condition lexer, remembered by the expression's text (it reads nothing else). The parser
+    consumes the token deque it gets, so each call gets a deque of its own; the tokens are named tuples of
+    strings, never changed."""
+
+    @functools.lru_cache(maxsize=LEXED_CONDITIONS)
+    def tokens_of(text: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(text, None, None)))
+
+    @functools.wraps(lex)
+    def _lex_condition_expression(self: Any) -> Any:
+        return collections.deque(tokens_of(self.condition_expression))
+
+    return _lex_condition_expression
+
+
 def install() -> None:
     """Patch moto's update-expression handling in this process (idempotent)."""
     if getattr(UpdateExpressionParser.make, "cache_info", None) is not None:
@@ -121,3 +143,6 @@ def install() -> None:
     DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed
     DepthFirstTraverser.process = _process
     validators.deepcopy = _copy  # type: ignore[attr-defined,assignment]
+    ConditionExpressionParser._lex_condition_expression = _lexing_once(  # type: ignore[method-assign,assignment]
+        ConditionExpressionParser._lex_condition_expression
+    )
