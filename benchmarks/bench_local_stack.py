@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestctl.commands.queue import wait_until_drained
+from ingestctl.local import DEFAULT_CONSUMER_CONCURRENCY
 from ingestctl.local.launcher import LocalStackProcess, service_pointed_at
 from ingestctl.local.stack import moto_log_path
 from ingestctl.push_client import Batch, ItemStatus, PushClient, PushOutcome, make_batches
@@ -197,7 +198,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--api-concurrency", type=int, default=2)
-    parser.add_argument("--consumer-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--consumer-concurrency",
+        type=int,
+        default=DEFAULT_CONSUMER_CONCURRENCY,
+        help="consumer pollers (default: the local stack's own)",
+    )
     parser.add_argument("--batch-size", type=int, default=100, help="items per request in batch mode (1-100)")
     args = parser.parse_args()
 

@@ -236,11 +236,32 @@ def test_a_repeated_key_replays_the_first_results_and_queues_nothing(
     queue.drain()
     # When it is sent again with the same key
     second = api.post_batch(items, idempotency_key="agenda-1")
-    # Then the first results come back (same request ids), nothing is queued and no unit is spent
+    # Then the first results come back (same request ids) and nothing is queued; the replay spent the
+    # batch's rate-limit unit (it stores nothing, as a single request's replay: contract §4), so two
+    # requests counted against the limit
     assert (second.status, second.body) == (207, first.body)
     assert queue.drain() == []
     counters = [item for pk, item in requests_table_items(aws).items() if pk.startswith("RATE#")]
-    assert [counter["request_count"]["N"] for counter in counters] == ["1"]
+    assert [counter["request_count"]["N"] for counter in counters] == ["2"]
+    assert second.headers["RateLimit-Remaining"] == str(limits.DEFAULT_RATE_LIMIT_PER_MINUTE - 2)
+
+
+@pytest.mark.parametrize(
+    ("second_items", "status"),
+    [(sessions(2), 200), (sessions(3), 422)],
+    ids=["replay", "conflict"],
+)
+def test_repeats_of_a_batch_key_spend_one_rate_limit_unit_each(
+    deps: IngestDependencies, second_items: list[Any], status: int
+) -> None:
+    # Given an endpoint allowing 3 requests a minute, and one batch accepted with a key
+    created = create_endpoint("acme", 42, rate_limit_per_minute=3, clock=deps.clock)
+    api = ApiClient(created["endpoint_id"], created["token"])
+    assert api.post_batch(sessions(2), idempotency_key="agenda-k").status == 200
+    # When the key is repeated (the same batch: a replay; another: a conflict)
+    answers = [api.post_batch(second_items, idempotency_key="agenda-k") for _ in range(3)]
+    # Then each repeat spends one unit, as a single request's repeat does: the window fills up
+    assert [answer.status for answer in answers] == [status, status, 429]
 
 
 def test_the_same_key_with_another_batch_is_an_idempotency_conflict(
@@ -254,6 +275,27 @@ def test_the_same_key_with_another_batch_is_an_idempotency_conflict(
     # Then 422 idempotency_conflict, nothing queued
     assert (result.status, result.error_type) == (422, "idempotency_conflict")
     assert queue.drain() == []
+
+
+def test_a_repeat_while_the_first_batch_is_in_flight_is_a_409_that_spends_a_unit(
+    api: ApiClient, aws: CreatedResources, queue: QueueReader
+) -> None:
+    # Given a batch whose invocation stopped (as on a Lambda timeout) after storing its key, before sending
+    def stop(**_: Any) -> None:
+        raise RuntimeError("the invocation stopped here")
+
+    client("sqs").meta.events.register("before-call.sqs.SendMessageBatch", stop)
+    try:
+        assert api.post_batch(sessions(2), idempotency_key="agenda-3").status == 500
+    finally:
+        client("sqs").meta.events.unregister("before-call.sqs.SendMessageBatch", stop)
+    # When the same batch comes again with the key, within the in-flight time
+    repeat = api.post_batch(sessions(2), idempotency_key="agenda-3")
+    # Then 409 idempotency_in_progress, nothing queued, and the repeat spent its unit
+    assert (repeat.status, repeat.error_type) == (409, "idempotency_in_progress")
+    assert queue.drain() == []
+    counters = [item for pk, item in requests_table_items(aws).items() if pk.startswith("RATE#")]
+    assert [counter["request_count"]["N"] for counter in counters] == ["2"]
 
 
 # ----------------------------------------------------------------------------------------- durability

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from contextlib import redirect_stdout
+from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ingestctl.local.emf import is_emf, metric_data
+from ingestctl.local.emf import MetricsPublisher, is_emf, metric_data
 from ingestctl.local.logs import LogRouter
 
 
@@ -65,3 +67,47 @@ def test_emf_lines_go_to_metrics_and_log_lines_to_the_terminal() -> None:
     assert "WARNING" in lines[0]
     assert "IngestConsumer" in lines[0]
     assert 'duplicate organisation uid  correlation_id="r1"' in lines[0]
+
+
+class RecordingCloudWatch:
+    """PutMetricData calls, as the publisher makes them."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.called = threading.Event()
+
+    def put_metric_data(self, **arguments: Any) -> None:
+        self.calls.append(arguments)
+        self.called.set()
+
+
+def test_documents_printed_close_together_are_published_in_one_call() -> None:
+    # Given a publisher whose rounds gather documents for longer than this test takes
+    cloudwatch = RecordingCloudWatch()
+    errors: list[str] = []
+    publisher = MetricsPublisher(cloudwatch, errors.append, gather_seconds=600)
+    publisher.start()
+    # When three invocations print a document each, and the stack then stops
+    for _ in range(3):
+        publisher.submit(_powertools_document())
+    publisher.stop()
+    # Then one PutMetricData carries the data of all three
+    assert errors == []
+    assert len(cloudwatch.calls) == 1
+    names = [datum["MetricName"] for datum in cloudwatch.calls[0]["MetricData"]]
+    assert names.count("DuplicateOrganisationUid") == 3
+
+
+def test_a_document_is_published_when_its_round_ends_without_waiting_for_the_stack_to_stop() -> None:
+    # Given a publisher whose rounds end as soon as no document is waiting
+    cloudwatch = RecordingCloudWatch()
+    publisher = MetricsPublisher(cloudwatch, lambda message: None, gather_seconds=0)
+    publisher.start()
+    try:
+        # When one invocation prints a document
+        publisher.submit(_powertools_document())
+        # Then it reaches CloudWatch while the stack runs
+        assert cloudwatch.called.wait(timeout=60)
+        assert cloudwatch.calls[0]["Namespace"] == "SessionIngest"
+    finally:
+        publisher.stop()

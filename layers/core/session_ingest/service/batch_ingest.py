@@ -323,10 +323,15 @@ def _answer(
     taken: set[int],
     *,
     replayed: bool,
+    rate: RateLimitState | None = None,
 ) -> BatchAnswer:
+    """The answer; its RateLimit state is `rate` when the answer spent a unit of its own, else what this
+    instance knows of the window."""
     known = {index: request_id for index, request_id in enumerate(request_ids) if request_id is not None}
     answer = BatchAnswer(
-        _results(screened.items, known, taken), known_rate_state(deps, screened.window), replayed
+        _results(screened.items, known, taken),
+        rate if rate is not None else known_rate_state(deps, screened.window),
+        replayed,
     )
     logger.info(
         "batch answered",
@@ -342,16 +347,20 @@ def _answer_repeat(
     deps: IngestDependencies, screened: _ScreenedBatch, existing: StoredBatchClaim, claim: BatchClaim
 ) -> BatchAnswer:
     verdict = judge_batch_repeat(existing, claim.body_sha256, deps.clock.now().timestamp())
+    first = existing.as_claim(claim.endpoint_id, claim.key_sha256)
+    if verdict is Repeat.ABANDONED:  # the first attempt's transaction already counted it
+        return _resume(deps, screened, existing, first)
+    # A replay, a conflict and an in-flight answer store nothing, so the cancelled transaction counted
+    # nothing: each spends the batch's unit here, as a single request's repeat does (service.ingest).
+    rate = spend_rate_unit(deps, screened.window)
     if verdict is Repeat.CONFLICT:
         raise IdempotencyConflict
     if verdict is Repeat.IN_FLIGHT:
         raise IdempotencyInProgress(retry_after_seconds=1)
-    first = existing.as_claim(claim.endpoint_id, claim.key_sha256)
-    if verdict is Repeat.REPLAY:
-        logger.info("idempotent batch replay")
-        record_replayed()
-        return _answer(deps, screened, first.request_ids, set(existing.queued_indexes), replayed=True)
-    return _resume(deps, screened, existing, first)
+    logger.info("idempotent batch replay")
+    record_replayed()
+    queued = set(existing.queued_indexes)
+    return _answer(deps, screened, first.request_ids, queued, replayed=True, rate=rate)
 
 
 def _resume(

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from ingestctl.local import DEFAULT_CONSUMER_CONCURRENCY
 from ingestctl.local.faults import FAULTS_VARIABLE, InvalidFaultSpec, parse_fault_plan
 
 app = typer.Typer(
@@ -69,7 +70,9 @@ def up(
         ),
     ] = None,
     api_concurrency: Annotated[int, typer.Option(min=1, help="Warm ingest API environments.")] = 2,
-    consumer_concurrency: Annotated[int, typer.Option(min=1, help="Consumer pollers.")] = 2,
+    consumer_concurrency: Annotated[
+        int, typer.Option(min=1, help="Warm consumer environments, one SQS poller each.")
+    ] = DEFAULT_CONSUMER_CONCURRENCY,
     template: Annotated[
         Path | None, typer.Option(hidden=True, exists=True, dir_okay=False, help="Default: template.yaml.")
     ] = None,

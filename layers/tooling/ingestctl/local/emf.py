@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,8 +19,11 @@ from typing import Any
 MAX_VALUES_PER_DATUM = 150
 MAX_DATA_PER_CALL = 1000
 # Documents gathered into one round of calls: each API invocation prints one, so publishing them one by
-# one would add a CloudWatch call per request to moto's load.
+# one would add a CloudWatch call per request to moto's load (measured: a third of the calls moto served
+# per request in `make bench-local-stack`'s single mode). A round gathers for up to GATHER_SECONDS after
+# its first document; CloudWatch itself takes longer than that to show metrics from logs.
 MAX_DOCUMENTS_PER_ROUND = 200
+GATHER_SECONDS = 1.0
 
 
 def is_emf(document: Any) -> bool:
@@ -68,9 +72,12 @@ def metric_data(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 class MetricsPublisher:
     """Publishes EMF documents to CloudWatch from a background thread, so handlers' output never waits."""
 
-    def __init__(self, cloudwatch: Any, on_error: Callable[[str], None]) -> None:
+    def __init__(
+        self, cloudwatch: Any, on_error: Callable[[str], None], gather_seconds: float = GATHER_SECONDS
+    ) -> None:
         self._cloudwatch = cloudwatch
         self._on_error = on_error
+        self._gather_seconds = gather_seconds
         self._documents: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="emf-publisher", daemon=True)
         self.published = 0
@@ -89,14 +96,24 @@ class MetricsPublisher:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            documents = [self._documents.get()]
-            while len(documents) < MAX_DOCUMENTS_PER_ROUND and not self._documents.empty():
-                documents.append(self._documents.get_nowait())
+            documents = self._gather()
             stopping = None in documents
             try:
                 self.publish([document for document in documents if document is not None])
             except Exception as exc:  # a bad document or a stopped moto must not kill the stack
                 self._on_error(f"EMF metrics not published: {exc}")
+
+    def _gather(self) -> list[dict[str, Any] | None]:
+        """The next round: the first document to arrive and those after it within the gathering time, up to
+        the round's limit; `stop` (None) ends a round at once."""
+        documents = [self._documents.get()]
+        deadline = time.monotonic() + self._gather_seconds
+        while len(documents) < MAX_DOCUMENTS_PER_ROUND and documents[-1] is not None:
+            try:
+                documents.append(self._documents.get(timeout=max(deadline - time.monotonic(), 0)))
+            except queue.Empty:
+                break
+        return documents
 
     def publish(self, documents: list[dict[str, Any]]) -> None:
         """PutMetricData for these documents, as few calls as the API's limits allow."""

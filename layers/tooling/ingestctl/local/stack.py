@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ingestctl.local import DEFAULT_CONSUMER_CONCURRENCY
 from ingestctl.local.api_docs import ApiDocs
 from ingestctl.local.api_gateway import ApiGateway, RouteTable, compile_route
 from ingestctl.local.emf import MetricsPublisher
@@ -53,7 +54,7 @@ class StackOptions:
     # Overrides the event-source queues' VisibilityTimeout (tests: a DLQ in seconds, not 5 x 180 s).
     visibility_timeout: int | None = None
     api_concurrency: int = 2
-    consumer_concurrency: int = 2
+    consumer_concurrency: int = DEFAULT_CONSUMER_CONCURRENCY
     log_dir: Path = LOG_DIR
     # Soak tests: faults injected at the functions' AWS calls (ingestctl.local.faults).
     faults: FaultPlan | None = None
