@@ -43,10 +43,15 @@ def send_envelope_batch(envelopes: Sequence[IngestEnvelope]) -> set[str]:
 
     SQS may take part of a batch: the entries it reports failed are simply not in the result, so the
     caller reports them not queued. A call that fails as a whole (after botocore's retries) takes none
-    of its entries; the calls after it are still made, and what they take is queued.
+    of its entries; the calls after it are still made, and what they take is queued. A client that
+    cannot be made is QueueUnavailable, as for a single send.
     """
     taken: set[str] = set()
-    sqs, queue_url = client("sqs"), get_settings().ingest_queue_url
+    try:
+        sqs = client("sqs")
+    except BotoCoreError as error:
+        raise QueueUnavailable(type(error).__name__) from error
+    queue_url = get_settings().ingest_queue_url
     for start in range(0, len(envelopes), MAX_SEND_BATCH_ENTRIES):
         chunk = envelopes[start : start + MAX_SEND_BATCH_ENTRIES]
         entries = [

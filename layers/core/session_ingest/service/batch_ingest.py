@@ -19,11 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from session_ingest import limits
 from session_ingest.adapters.queue_publisher import QueueUnavailable
-from session_ingest.domain.admission import raw_body, require_json_media_type
 from session_ingest.domain.batch import (
     BatchClaim,
     BatchItem,
@@ -45,30 +42,27 @@ from session_ingest.errors import (
     FieldError,
     IdempotencyConflict,
     IdempotencyInProgress,
-    InvalidIdempotencyKey,
-    MalformedJson,
     StoreError,
-    ValidationFailed,
 )
 from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted, record_rejected, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
 from session_ingest.service.ingest import (
+    COUNTER,
+    IDEMPOTENCY_KEY,
     IngestRequest,
-    authenticate,
+    admit,
+    counted_when_refused,
     known_rate_state,
-    rate_limited,
-    rate_window,
+    refuse_when_counter_full,
     spend_rate_unit,
 )
 from session_ingest.service.ports import Committed, ConditionFailed
 from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
 
-# The items of the batch's first unit of work, by name (its request items: `request_item(index)`).
-COUNTER = "counter"
-IDEMPOTENCY_KEY = "idempotency_key"
 
-
+# The batch's first unit of work names its counter and claim as a single request's does (COUNTER,
+# IDEMPOTENCY_KEY), and its request items `request_item(index)`.
 def request_item(index: int) -> str:
     return f"request:{index}"
 
@@ -131,18 +125,10 @@ def accept_batch(request: IngestRequest, deps: IngestDependencies | None = None)
 
 
 def _screen(deps: IngestDependencies, request: IngestRequest) -> _ScreenedBatch:
-    raw = raw_body(request.body, request.body_is_base64, limits.MAX_BATCH_BODY_BYTES)
-    require_json_media_type(request.content_type)
-    config = authenticate(deps, request.endpoint_id, request.authorization)
-    window = rate_window(deps, config)
-    if deps.known_counts.is_exhausted(window):
-        raise rate_limited(deps, window)
-    try:
+    raw, config, window = admit(deps, request, limits.MAX_BATCH_BODY_BYTES)
+    with counted_when_refused(deps, window):
         key = None if request.idempotency_key is None else validated_key(request.idempotency_key)
         items = batch_items(raw)
-    except (InvalidIdempotencyKey, MalformedJson, ValidationFailed):
-        spend_rate_unit(deps, window)
-        raise
     return _ScreenedBatch(config, window, raw, judge_items(config, items), key)
 
 
@@ -207,9 +193,7 @@ def _store(
     except StoreError as error:
         logger.error("batch not stored", extra={"reason": str(error)})
         raise EnqueueFailed from error
-    if isinstance(result, ConditionFailed) and result.on(COUNTER):
-        deps.known_counts.observe(screened.window, deps.ledger.count_in(result.item(COUNTER)))
-        raise rate_limited(deps, screened.window)
+    refuse_when_counter_full(deps, screened.window, result)
     if isinstance(result, ConditionFailed) and (held := result.item(IDEMPOTENCY_KEY)) is not None:
         return deps.ledger.batch_claim_in(held)
     if not isinstance(result, Committed):
@@ -268,7 +252,7 @@ def _queue(
             envelopes[index] = _envelope(screened, outcome, index)
     try:
         taken_ids = deps.send_batch(list(envelopes.values())) if envelopes else set()
-    except (QueueUnavailable, ClientError, BotoCoreError) as error:
+    except QueueUnavailable as error:
         logger.error("batch not queued; the client is told to retry", extra={"reason": str(error)})
         taken_ids = set()
     taken = {index for index, envelope in envelopes.items() if envelope.request_id in taken_ids}

@@ -12,7 +12,8 @@ accepted request is counted by the same transaction that stores it (two AWS call
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ from session_ingest.errors import (
 from session_ingest.observability import logger
 from session_ingest.service.api_metrics import record_accepted, record_replayed
 from session_ingest.service.dependencies import IngestDependencies, ingest_dependencies
-from session_ingest.service.ports import Committed, ConditionFailed, UnitOfWork
+from session_ingest.service.ports import CommitResult, Committed, ConditionFailed, UnitOfWork
 from session_ingest.service.request_outcomes import fail_not_queued, may_accept_again
 
 if TYPE_CHECKING:
@@ -195,21 +196,45 @@ def spend_rate_unit(deps: IngestDependencies, window: RateWindow) -> RateLimitSt
     return window.state(consumed.count, deps.clock.now().timestamp())
 
 
-def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotency: bool) -> _Screened:
-    raw = raw_body(request.body, request.body_is_base64)
+def admit(
+    deps: IngestDependencies, request: IngestRequest, max_body_bytes: int = limits.MAX_BODY_BYTES
+) -> tuple[bytes, EndpointConfig, RateWindow]:
+    """The checks every ingest POST meets first, in contract §4's order: body size, media type, token,
+    then a window already known to be full (429 without a write). Single and batch alike."""
+    raw = raw_body(request.body, request.body_is_base64, max_body_bytes)
     require_json_media_type(request.content_type)
     config = authenticate(deps, request.endpoint_id, request.authorization)
     window = rate_window(deps, config)
     if deps.known_counts.is_exhausted(window):
         raise rate_limited(deps, window)
+    return raw, config, window
+
+
+@contextmanager
+def counted_when_refused(deps: IngestDependencies, window: RateWindow) -> Iterator[None]:
+    """A request refused as malformed or invalid (400/422) still spends its rate-limit unit."""
     try:
+        yield
+    except (InvalidIdempotencyKey, MalformedJson, ValidationFailed):
+        spend_rate_unit(deps, window)
+        raise
+
+
+def refuse_when_counter_full(deps: IngestDependencies, window: RateWindow, result: CommitResult) -> None:
+    """429 when the acceptance's unit of work failed on its rate counter (read from the failed
+    condition, so it costs no extra call)."""
+    if isinstance(result, ConditionFailed) and result.on(COUNTER):
+        deps.known_counts.observe(window, deps.ledger.count_in(result.item(COUNTER)))
+        raise rate_limited(deps, window)
+
+
+def _screen(deps: IngestDependencies, request: IngestRequest, *, with_idempotency: bool) -> _Screened:
+    raw, config, window = admit(deps, request)
+    with counted_when_refused(deps, window):
         key = None
         if with_idempotency and request.idempotency_key is not None:
             key = validated_key(request.idempotency_key)
         payload, mapped = validate_payload(config, raw)
-    except (InvalidIdempotencyKey, MalformedJson, ValidationFailed):
-        spend_rate_unit(deps, window)
-        raise
     return _Screened(config, window, raw, payload, mapped, key)
 
 
@@ -232,9 +257,7 @@ def accept_payload(request: IngestRequest, deps: IngestDependencies | None = Non
     except StoreError as error:
         logger.error("request not stored", extra={"reason": str(error)})
         raise EnqueueFailed from error
-    if isinstance(result, ConditionFailed) and result.on(COUNTER):
-        deps.known_counts.observe(screened.window, deps.ledger.count_in(result.item(COUNTER)))
-        raise rate_limited(deps, screened.window)
+    refuse_when_counter_full(deps, screened.window, result)
     if isinstance(result, ConditionFailed) and (held := result.item(IDEMPOTENCY_KEY)) is not None:
         assert claim is not None  # only a claim can be already claimed
         return _answer_repeat(deps, screened, deps.ledger.claim_in(held), claim)
