@@ -38,7 +38,6 @@ from session_ingest.service.ports import (
     Committed,
     ConditionFailed,
     Consumed,
-    MatchSnapshot,
     NewSession,
     SessionChange,
     SessionKey,
@@ -401,20 +400,6 @@ class InMemorySessions:
     def _call(self, name: str) -> None:
         if name in self.unavailable:
             raise StoreUnavailable(f"{name}: injected outage")
-
-    def read_snapshot(
-        self,
-        event_id: int,
-        session_number: int | None,
-        organisation_uid: str | None,
-        location_number: int | None = None,
-    ) -> MatchSnapshot:
-        self._call("read_snapshot")
-        return MatchSnapshot(
-            session=None if session_number is None else self.sessions.get((event_id, session_number)),
-            claim=None if organisation_uid is None else self.claims.get((event_id, organisation_uid)),
-            location_exists=location_number is not None and (event_id, location_number) in self.locations,
-        )
 
     def read_many(
         self,

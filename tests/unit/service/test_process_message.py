@@ -208,7 +208,7 @@ def test_an_unreadable_message_without_a_request_id_records_nothing(world: World
 
 
 def test_a_store_outage_is_transient_with_its_reason_recorded(world: World) -> None:
-    world.sessions.unavailable.add("read_snapshot")
+    world.sessions.unavailable.add("read_many")
     with pytest.raises(TransientFailure, match="store_unavailable"):
         process_message(message(world.queued({"name": "A"})), world.deps)
     # its outcome records a stable reason code, never AWS's own text (that stays in the logs)
@@ -217,7 +217,7 @@ def test_a_store_outage_is_transient_with_its_reason_recorded(world: World) -> N
 
 
 def test_a_failure_that_cannot_be_recorded_still_leaves_the_message_for_redelivery(world: World) -> None:
-    world.sessions.unavailable.add("read_snapshot")
+    world.sessions.unavailable.add("read_many")
     world.ledger.unavailable.add("note_retry")
     with pytest.raises(TransientFailure):
         process_message(message(world.queued({"name": "A"})), world.deps)

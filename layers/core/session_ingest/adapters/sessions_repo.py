@@ -27,7 +27,6 @@ from session_ingest.domain.utc import format_utc, parse_utc
 from session_ingest.service.ports import ClaimKey, SessionKey, SessionsSnapshot, TransactItem
 
 # Re-exported: the values this adapter reads and writes are the sessions port's.
-from session_ingest.service.ports import MatchSnapshot as MatchSnapshot
 from session_ingest.service.ports import NewSession as NewSession
 from session_ingest.service.ports import SessionChange as SessionChange
 
@@ -125,30 +124,6 @@ class SessionsRepository:
         self.table_name = table_name
 
     # -- reads -----------------------------------------------------------------------------------------
-
-    def read_snapshot(
-        self,
-        event_id: int,
-        session_number: int | None,
-        organisation_uid: str | None,
-        location_number: int | None = None,
-    ) -> MatchSnapshot:
-        """One strongly consistent BatchGetItem for everything matching may need (at most three keys)."""
-        keys: dict[str, dict[str, Any]] = {}
-        if session_number is not None:
-            keys["session"] = session_key(event_id, session_number)
-        if organisation_uid is not None:
-            keys["claim"] = claim_key(event_id, organisation_uid)
-        if location_number is not None:
-            keys["location"] = location_key(event_id, location_number)
-        found = self._batch_get(list(keys.values()))
-        session_item = found.get(_key_id(keys["session"])) if "session" in keys else None
-        claim_item = found.get(_key_id(keys["claim"])) if "claim" in keys else None
-        return MatchSnapshot(
-            session=session_from_item(session_item) if session_item else None,
-            claim=claim_from_item(claim_item) if claim_item else None,
-            location_exists="location" in keys and _key_id(keys["location"]) in found,
-        )
 
     def read_many(
         self,

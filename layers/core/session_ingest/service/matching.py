@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from session_ingest.domain.matching import MatchBy, MatchDecision, MatchKeys, decide_match
 from session_ingest.domain.sessions import StoredSession, UidClaim, foreign_match_key
@@ -27,6 +28,9 @@ class Match:
     resource_id_unmatched: bool  # a resource id was given but is not a session of this event
 
 
+_Key = TypeVar("_Key")
+
+
 class InconsistentClaim(TransientFailure):
     """A uid claim names a session that does not exist (never written so; left for an operator via DLQ)."""
 
@@ -38,21 +42,29 @@ def find_match(
     keys: MatchKeys,
     location_number: int | None = None,
 ) -> Match:
-    """Rules 1-3 on consistent reads: one batch read, plus the claimed session when matched by uid.
+    """Rules 1-3 on consistent reads: one batch read (of at most three keys), plus the claimed session
+    when matched by uid.
 
     Raises OrganisationMismatch when a key finds another organisation's session or uid claim: matching
     never crosses organisations, even for a message that names another organisation's event.
     """
-    snapshot = sessions.read_snapshot(event_id, keys.session_number, keys.organisation_uid, location_number)
+    session_key = None if keys.session_number is None else (event_id, keys.session_number)
+    claim_key = None if keys.organisation_uid is None else (event_id, keys.organisation_uid)
+    location_key = None if location_number is None else (event_id, location_number)
+    found = sessions.read_many(_given(session_key), _given(claim_key), _given(location_key))
     return match_from(
         organisation,
         event_id,
         keys,
-        snapshot.session,
-        snapshot.claim,
-        snapshot.location_exists,
+        found.sessions.get(session_key) if session_key is not None else None,
+        found.claims.get(claim_key) if claim_key is not None else None,
+        location_key in found.locations,
         lambda number: sessions.get_session(event_id, number),
     )
+
+
+def _given(key: _Key | None) -> tuple[_Key, ...]:
+    return () if key is None else (key,)
 
 
 def match_from(

@@ -141,15 +141,6 @@ class RequestLedgerPort(Protocol):
 # -- sessions table -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MatchSnapshot:
-    """What one consistent batch read found: the session by number, the uid claim, the location."""
-
-    session: StoredSession | None
-    claim: UidClaim | None
-    location_exists: bool
-
-
 SessionKey = tuple[int, int]  # (event id, session or location number)
 ClaimKey = tuple[int, str]  # (event id, organisation uid)
 
@@ -188,13 +179,6 @@ class SessionChange:
 class SessionsPort(Protocol):
     """The sessions table as matching and the consumer use it."""
 
-    def read_snapshot(
-        self,
-        event_id: int,
-        session_number: int | None,
-        organisation_uid: str | None,
-        location_number: int | None = None,
-    ) -> MatchSnapshot: ...
     def get_session(self, event_id: int, number: int) -> StoredSession | None: ...
     def get_claim(self, event_id: int, organisation_uid: str) -> UidClaim | None: ...
     def read_many(
