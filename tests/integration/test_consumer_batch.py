@@ -13,10 +13,10 @@ import pytest
 
 from ingest_consumer_handler import lambda_handler
 from ingestctl.local.template import CreatedResources
-from session_ingest.adapters.aws import client
 from session_ingest.envelope import IngestEnvelope
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.ports import SessionsSnapshot
+from tests.support.aws_calls import counting_aws_calls
 from tests.support.consumer import (
     FakeLambdaContext,
     accept_and_deliver,
@@ -34,18 +34,10 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 @pytest.fixture
-def calls(aws: CreatedResources) -> Iterator[Counter[str]]:
+def calls(aws: CreatedResources) -> Iterator[list[str]]:
     """The AWS calls the consumer's own clients make, by operation."""
-    counted: Counter[str] = Counter()
-
-    def count(event_name: str, **_: Any) -> None:
-        counted[event_name.removeprefix("before-call.")] += 1
-
-    for service in ("dynamodb", "sqs"):
-        client(service).meta.events.register("before-call", count)
-    yield counted
-    for service in ("dynamodb", "sqs"):
-        client(service).meta.events.unregister("before-call", count)
+    with counting_aws_calls() as made:
+        yield made
 
 
 def handle(*envelopes: IngestEnvelope, receive_count: int = 1) -> dict[str, Any]:
@@ -67,7 +59,7 @@ def queued(*records: dict[str, Any], seconds: float = 0) -> list[IngestEnvelope]
     return envelopes
 
 
-def test_a_batch_of_creates_reads_once_and_numbers_once(calls: Counter[str]) -> None:
+def test_a_batch_of_creates_reads_once_and_numbers_once(calls: list[str]) -> None:
     # Given 10 queued creates, each with a new organisation uid
     envelopes = queued(*({"organisation_uid": f"new-{n}", "name": f"S{n}"} for n in range(10)))
     calls.clear()
@@ -83,7 +75,7 @@ def test_a_batch_of_creates_reads_once_and_numbers_once(calls: Counter[str]) -> 
     assert created == sorted(f"acme/session/{n}" for n in range(1, 11))
 
 
-def test_a_batch_of_updates_by_uid_reads_the_claims_then_their_sessions_once(calls: Counter[str]) -> None:
+def test_a_batch_of_updates_by_uid_reads_the_claims_then_their_sessions_once(calls: list[str]) -> None:
     # Given 10 sessions holding uids, and 10 queued updates by those uids
     for envelope in queued(*({"organisation_uid": f"u-{n}", "name": "old"} for n in range(10))):
         accept_and_deliver(envelope)
@@ -146,7 +138,7 @@ def test_a_redelivered_batch_changes_nothing() -> None:
     assert stored_sessions() == before
 
 
-def test_locations_are_read_with_the_batch(calls: Counter[str]) -> None:
+def test_locations_are_read_with_the_batch(calls: list[str]) -> None:
     # Given a location, and two creates naming it and one naming an unknown one
     location = locations().create("acme", 42, "Hall A", at(0))
     envelopes = queued(
@@ -157,7 +149,7 @@ def test_locations_are_read_with_the_batch(calls: Counter[str]) -> None:
     calls.clear()
     # When handled as one batch
     assert handle(*envelopes) == {"batchItemFailures": []}
-    reads = calls["dynamodb.BatchGetItem"]
+    reads = calls.count("dynamodb.BatchGetItem")
     # Then the known location is set, the unknown one skipped with its warning, and all read at once
     by_uid = {s["organisation_uid"]: s for s in stored_sessions()}
     assert by_uid["l-1"]["location_resource_id"] == location["resource_id"]

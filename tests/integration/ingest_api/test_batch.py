@@ -18,6 +18,7 @@ from session_ingest.domain.utc import parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.dependencies import IngestDependencies
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
+from tests.support.aws_calls import counting_aws_calls
 from tests.support.ingest_api import ApiClient
 
 
@@ -62,16 +63,6 @@ def send_faults(deps: IngestDependencies) -> Iterator[SendMessageBatchFaults]:
     client("sqs").meta.events.register("before-call.sqs.SendMessageBatch", faults)
     yield faults
     client("sqs").meta.events.unregister("before-call.sqs.SendMessageBatch", faults)
-
-
-class CallCounter:
-    """Counts the AWS calls the service's own clients make."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, event_name: str, **_: Any) -> None:
-        self.calls.append(event_name.removeprefix("before-call."))
 
 
 # -------------------------------------------------------------------------------------------- statuses
@@ -403,22 +394,18 @@ def test_outcomes_of_a_failed_second_transaction_are_answered_retry_and_stored_b
 def test_a_full_batch_costs_at_most_15_aws_calls(api: ApiClient, deps: IngestDependencies) -> None:
     # Given a warm function (the endpoint is cached)
     assert api.post_batch(sessions(1)).status == 200
-    counter = CallCounter()
-    for service in ("dynamodb", "sqs"):
-        client(service).meta.events.register("before-call", counter)
     # When a full batch of 100 is accepted with an Idempotency-Key
-    result = api.post_batch(sessions(limits.MAX_BATCH_ITEMS), idempotency_key="agenda-3")
-    for service in ("dynamodb", "sqs"):
-        client(service).meta.events.unregister("before-call", counter)
+    with counting_aws_calls() as calls:
+        result = api.post_batch(sessions(limits.MAX_BATCH_ITEMS), idempotency_key="agenda-3")
     # Then it made 2 transactions, 10 SendMessageBatch calls and the key's update: 13 calls
     assert result.status == 200
-    assert sorted(set(counter.calls)) == [
+    assert sorted(set(calls)) == [
         "dynamodb.TransactWriteItems",
         "dynamodb.UpdateItem",
         "sqs.SendMessageBatch",
     ]
-    assert counter.calls.count("sqs.SendMessageBatch") == 10
-    assert len(counter.calls) <= 15
+    assert calls.count("sqs.SendMessageBatch") == 10
+    assert len(calls) <= 15
 
 
 def test_the_queued_messages_carry_each_items_record_and_request_id(
