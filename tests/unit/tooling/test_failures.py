@@ -23,6 +23,7 @@ from ingestctl.commands.failures import (
     one_line,
 )
 from ingestctl.resources import ResourcesUnknown
+from session_ingest.errors import StoreUnavailable
 
 QUERY_FAILED = "AWS Query failed"
 AT = {"endpoint_url": "http://x"}
@@ -30,6 +31,13 @@ AT = {"endpoint_url": "http://x"}
 
 def _client_error(code: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "details"}}, "Query")
+
+
+def _store_error(cause: Exception) -> StoreUnavailable:
+    """A botocore error as the service's adapters raise it (translated, with the original as cause)."""
+    error = StoreUnavailable(str(cause))
+    error.__cause__ = cause
+    return error
 
 
 @pytest.mark.parametrize(
@@ -54,6 +62,13 @@ def _client_error(code: str) -> ClientError:
         pytest.param(ConfigurationConflict("event 1 belongs"), EXIT_FAILED, "event 1 belongs", id="conflict"),
         pytest.param(ResourcesUnknown("stack s has none"), EXIT_FAILED, "stack s has none", id="no-outputs"),
         pytest.param(CommandFailed("usage", EXIT_BAD_INPUT), EXIT_BAD_INPUT, "usage", id="command-failed"),
+        pytest.param(
+            _store_error(_client_error("AccessDeniedException")),
+            EXIT_NOT_ALLOWED,
+            QUERY_FAILED,
+            id="store-denied",
+        ),
+        pytest.param(StoreUnavailable("contention"), EXIT_FAILED, "the store did not take", id="store-busy"),
     ],
 )
 def test_expected_failures_have_their_documented_exit_code(

@@ -34,6 +34,7 @@ from typer.core import TyperGroup
 
 from ingestctl.admin.endpoints import AdminError, InvalidEndpointSettings
 from ingestctl.resources import ResourcesUnknown
+from session_ingest.errors import StoreError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -111,6 +112,13 @@ def explain(error: BaseException) -> tuple[str, int] | None:
         return _aws_client_error(error)
     if isinstance(error, BotoCoreError):
         return _botocore_error(error)
+    if isinstance(error, StoreError):
+        # The service's adapters (used by admin commands too) translate botocore's errors: explain the
+        # cause when there is one, so a denied call is still exit 3.
+        cause = error.__cause__
+        if isinstance(cause, ClientError | BotoCoreError):
+            return explain(cause)
+        return f"the store did not take the change: {error}", EXIT_FAILED
     return None
 
 
