@@ -3,13 +3,19 @@
 Every measurement is a fresh `python3.13 -I -S -B` process (ingestctl/local/artifact.py): sys.path is the
 function's build directory, the built layer and the runtime-SDK stand-in, as Lambda orders them, and no
 bytecode is written back (Lambda's /var/task and /opt are read-only). It imports the handler and
-handles one real event; AWS calls go to a moto server on loopback, so the calls really happen. The
-baseline (benchmarks/baseline_handler.py) replays the same calls with plain boto3 on the runtime's SDK
-(the layer ships no botocore of its own: tests/integration/test_sam_artifact.py). Printed: the median
-of BENCH_RUNS processes (default 7) of import, first invocation and their sum, the ratio to the
-baseline (target <= 1.25) and each function's peak RSS (target <= 160 MB). Wall time is the target's
-measure; the process's CPU time is printed beside it, because on a loaded machine it varies far less
-than wall time. Besides `untraced`, two more variants:
+handles one real event; AWS calls go to a moto server on loopback, so the calls really happen.
+
+Two references, each replaying the calls the real function made for one event:
+- baseline (benchmarks/lambda_handlers/baseline_handler.py): plain boto3 on the runtime's SDK (the layer
+  ships no botocore of its own: tests/integration/test_sam_artifact.py);
+- library floor (benchmarks/lambda_handlers/library_floor_*.py): the same calls made through the
+  libraries DESIGN chose (Powertools' Logger, Metrics and resolver or batch utility, pydantic), from the
+  built layer, with no code of ours. `untraced - library floor` is what the service's own code adds.
+
+Printed: the median of BENCH_RUNS processes (default 7) of import, first invocation and their sum, the
+ratio to the baseline (target <= 1.25) and each function's peak RSS (target <= 160 MB). Wall time is the
+target's measure; the process's CPU time is printed beside it, because on a loaded machine it varies far
+less than wall time. Besides `untraced`, two more variants:
 - traced: the environment Lambda's active tracing sets (a sampled trace header, the X-Ray daemon
   address). The code loads no X-Ray SDK, so this is the untraced code path; it shows nothing changes.
 - restored: SnapStart's case. The handler is imported and primed and the after-restore hooks run (the
@@ -51,8 +57,15 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 BUILD_DIR = Path(os.environ.get("BENCH_BUILD_DIR", HOST_BUILD_DIR))
 TARGET_RATIO = 1.25
 TARGET_RSS_MB = 160
-BASELINE_DIR = Path(__file__).resolve().parent
+# The baseline and the library floors: top-level modules, as Lambda imports a handler.
+HANDLERS_DIR = Path(__file__).resolve().parent / "lambda_handlers"
 MEMORY_SIZE_MB = "512"
+# Each function's library floor (a module in HANDLERS_DIR): the module docstring says what it is.
+LIBRARY_FLOORS = {
+    "IngestApiFunction": "library_floor_api",
+    "IngestConsumerFunction": "library_floor_consumer",
+}
+FLOOR = "library floor"
 # How each function is measured besides the baseline (the module docstring says what each means).
 VARIANTS: dict[str, dict[str, bool]] = {
     "untraced": {},
@@ -215,7 +228,21 @@ class Bench:
             "record": False,
         }
         environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
-        return _run([str(BASELINE_DIR), str(RUNTIME_SDK_DIR)], spec, environment)
+        return _run([str(HANDLERS_DIR), str(RUNTIME_SDK_DIR)], spec, environment)
+
+    def library_floor(self, name: str, event: dict[str, Any], calls: list[Any]) -> dict[str, Any]:
+        """The same calls through the chosen libraries alone (the built layer's), answering `event`."""
+        function = self.functions[name]
+        spec = {
+            "name": f"{name}LibraryFloor",
+            "module": LIBRARY_FLOORS[name],
+            "attribute": "lambda_handler",
+            "event": json.dumps(event),
+            "record": False,
+        }
+        environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
+        layers = [str(layer) for layer in function.layer_dirs]
+        return _run([str(HANDLERS_DIR), *layers, str(RUNTIME_SDK_DIR)], spec, environment)
 
 
 def _api_event(endpoint_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +333,7 @@ def main() -> None:
 
         endpoint = create_endpoint("bench", 1, rate_limit_per_minute=100_000)
         bench = Bench(url, created)
-        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], len(VARIANTS) * RUNS + 2)
+        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], (len(VARIANTS) + 1) * RUNS + 2)
 
         # Record the calls of one cold invocation of each function, for the baselines.
         recorded_api = bench.real("IngestApiFunction", api_events.pop(), record=True)
@@ -323,7 +350,10 @@ def main() -> None:
                 results.setdefault(f"IngestApiFunction {label}", []).append(_as_run(api))
             base = bench.baseline("IngestApiFunction", {}, recorded_api["calls"])
             results.setdefault("IngestApiFunction baseline", []).append(_as_run(base))
-        messages = _queued_sqs_events(created.queue_urls["IngestQueue"], len(VARIANTS) * RUNS)
+            floor = bench.library_floor("IngestApiFunction", api_events.pop(), recorded_api["calls"])
+            assert floor["reply"]["statusCode"] == 200, floor["reply"]
+            results.setdefault(f"IngestApiFunction {FLOOR}", []).append(_as_run(floor))
+        messages = _queued_sqs_events(created.queue_urls["IngestQueue"], (len(VARIANTS) + 1) * RUNS)
         for _ in range(RUNS):
             for label, options in VARIANTS.items():
                 consumer = bench.real("IngestConsumerFunction", messages.pop(), **options)
@@ -331,6 +361,9 @@ def main() -> None:
                 results.setdefault(f"IngestConsumerFunction {label}", []).append(_as_run(consumer))
             base = bench.baseline("IngestConsumerFunction", {}, recorded_consumer["calls"])
             results.setdefault("IngestConsumerFunction baseline", []).append(_as_run(base))
+            floor = bench.library_floor("IngestConsumerFunction", messages.pop(), recorded_consumer["calls"])
+            assert floor["reply"] == {"batchItemFailures": []}, floor["reply"]
+            results.setdefault(f"IngestConsumerFunction {FLOOR}", []).append(_as_run(floor))
 
     _print(
         results,
@@ -348,7 +381,7 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
     verdicts = []
     for name in ("IngestApiFunction", "IngestConsumerFunction"):
         baseline = _summary(results[f"{name} baseline"])
-        for variant in ("baseline", *VARIANTS):
+        for variant in ("baseline", FLOOR, *VARIANTS):
             summary = _summary(results[f"{name} {variant}"])
             ratio = summary["total_ms"] / baseline["total_ms"]
             cpu_ratio = summary["cpu_ms"] / baseline["cpu_ms"]
@@ -360,6 +393,10 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
             if variant in VARIANTS:
                 ok = ratio <= TARGET_RATIO and summary["peak_rss_mb"] <= TARGET_RSS_MB
                 verdicts.append(f"{name} {variant}: {'meets' if ok else 'MISSES'} the targets")
+        floor = _summary(results[f"{name} {FLOOR}"])["total_ms"]
+        own = _summary(results[f"{name} untraced"])["total_ms"] - floor
+        share = own / baseline["total_ms"]
+        print(f"  the service's own code: untraced - library floor = {own:.0f} ms, {share:.2f}x the baseline")
         operations = ", ".join(f"{service}.{operation}" for service, operation, _ in calls[name])
         print(f"  AWS calls ({len(calls[name])}): {operations}")
     print(f"targets: total <= {TARGET_RATIO}x the baseline; peak RSS (VmHWM) <= {TARGET_RSS_MB} MB")
