@@ -8,14 +8,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 import ingest_api_handler
 from ingestctl.admin.endpoints import create_token, get_endpoint, revoke_token
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
+from session_ingest.adapters.endpoint_store import TOKEN_SK_PREFIX, endpoint_pk
 from session_ingest.observability import logger
 from tests.fixtures import reference_session_payload
+from tests.support.aws_calls import counting_aws_calls
 from tests.support.ingest_api import ApiClient, FakeClock
 
 
@@ -26,6 +29,29 @@ def test_two_tokens_work_at_once_so_clients_can_rotate(api: ApiClient, clock: Fa
     # Then both are accepted
     assert api.post(reference_session_payload()).status == 200
     assert api.post(reference_session_payload(), token=second["token"]).status == 200
+
+
+def test_a_token_past_the_first_query_page_still_authenticates(api: ApiClient, aws: CreatedResources) -> None:
+    # Given an endpoint whose items outgrow one Query page (at most 1 MB, in DynamoDB as in moto): three
+    # revoked tokens of ~350 KB each, whose ids sort before the endpoint's own token
+    for n in range(3):
+        boto3.client("dynamodb").put_item(
+            TableName=aws.tables["EndpointsTable"],
+            Item={
+                "pk": {"S": endpoint_pk(api.endpoint_id)},
+                "sk": {"S": f"{TOKEN_SK_PREFIX}!padding-{n}"},
+                "token_id": {"S": f"!padding-{n}"},
+                "secret_hash": {"S": "x" * 350_000},
+                "created_at": {"S": "2026-06-14T12:00:00Z"},
+                "revoked": {"BOOL": True},
+            },
+        )
+    # When the endpoint's own token is used, with nothing cached yet
+    with counting_aws_calls(("dynamodb",)) as calls:
+        status = api.post(reference_session_payload()).status
+    # Then the endpoint was read page by page and the token, on the second page, is accepted
+    assert calls.count("dynamodb.Query") == 2
+    assert status == 200
 
 
 def test_a_new_token_works_while_the_endpoint_is_cached(api: ApiClient, clock: FakeClock) -> None:

@@ -255,21 +255,25 @@ class EndpointStore:
         return get_settings().endpoints_table
 
     def load(self, endpoint_id: str) -> StoredEndpoint | None:
-        """The endpoint with all its tokens (one strongly consistent Query), or None."""
+        """The endpoint with all its tokens (a strongly consistent Query, one page in practice), or None.
+
+        Pages are followed here rather than by botocore's paginator: the API's first request reads an
+        endpoint, and a client's first paginator loads its paginator model and lists botocore's whole
+        data directory again, ~9 ms of every cold start (`make bench-cold-start`).
+        """
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": endpoint_pk(endpoint_id)}},
+            "ConsistentRead": True,
+        }
         items: list[dict[str, Any]] = []
-        pages = (
-            client("dynamodb")
-            .get_paginator("query")
-            .paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": endpoint_pk(endpoint_id)}},
-                ConsistentRead=True,
-            )
-        )
-        for page in pages:
+        while True:
+            page = client("dynamodb").query(**query)
             items.extend(from_item(item) for item in page["Items"])
-        return _endpoint_from(items)
+            if "LastEvaluatedKey" not in page:
+                return _endpoint_from(items)
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def create(self, config: EndpointConfig, token: IssuedToken) -> None:
         """Store a new endpoint and its first token together, claiming its event for its organisation.
