@@ -8,9 +8,10 @@ handles one real event; AWS calls go to a moto server on loopback, so the calls 
 Two references, each replaying the calls the real function made for one event:
 - baseline (benchmarks/lambda_handlers/baseline_handler.py): plain boto3 on the runtime's SDK (the layer
   ships no botocore of its own: tests/integration/test_sam_artifact.py);
-- library floor (benchmarks/lambda_handlers/library_floor_*.py): the same calls made through the
-  libraries DESIGN chose (Powertools' Logger, Metrics and resolver or batch utility, pydantic), from the
-  built layer, with no code of ours. `untraced - library floor` is what the service's own code adds.
+- two floors, the same calls made through the libraries DESIGN chose, from the built layer, with no code
+  of ours: the settings floor (lambda_handlers/settings_floor.py: Powertools' Logger and Metrics and one
+  pydantic settings model) and the library floor (lambda_handlers/library_floor_*.py: those plus the
+  REST resolver or the batch utility). `untraced - library floor` is what the service's own code adds.
 
 Printed: the median of BENCH_RUNS processes (default 7) of import, first invocation and their sum, the
 ratio to the baseline (target <= 1.25) and each function's peak RSS (target <= 160 MB). Wall time is the
@@ -33,7 +34,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +61,12 @@ TARGET_RSS_MB = 160
 # The baseline and the library floors: top-level modules, as Lambda imports a handler.
 HANDLERS_DIR = Path(__file__).resolve().parent / "lambda_handlers"
 MEMORY_SIZE_MB = "512"
-# Each function's library floor (a module in HANDLERS_DIR): the module docstring says what it is.
-LIBRARY_FLOORS = {
-    "IngestApiFunction": "library_floor_api",
-    "IngestConsumerFunction": "library_floor_consumer",
+# Each function's floors, cheapest first: label -> module in HANDLERS_DIR (each module says what it is).
+FLOORS = {
+    "IngestApiFunction": {"settings floor": "settings_floor", "library floor": "library_floor_api"},
+    "IngestConsumerFunction": {"settings floor": "settings_floor", "library floor": "library_floor_consumer"},
 }
-FLOOR = "library floor"
+LIBRARY_FLOOR = "library floor"
 # How each function is measured besides the baseline (the module docstring says what each means).
 VARIANTS: dict[str, dict[str, bool]] = {
     "untraced": {},
@@ -230,12 +231,12 @@ class Bench:
         environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
         return _run([str(HANDLERS_DIR), str(RUNTIME_SDK_DIR)], spec, environment)
 
-    def library_floor(self, name: str, event: dict[str, Any], calls: list[Any]) -> dict[str, Any]:
+    def floor(self, name: str, module: str, event: dict[str, Any], calls: list[Any]) -> dict[str, Any]:
         """The same calls through the chosen libraries alone (the built layer's), answering `event`."""
         function = self.functions[name]
         spec = {
-            "name": f"{name}LibraryFloor",
-            "module": LIBRARY_FLOORS[name],
+            "name": f"{name}Floor",
+            "module": module,
             "attribute": "lambda_handler",
             "event": json.dumps(event),
             "record": False,
@@ -324,6 +325,39 @@ def _as_run(measured: dict[str, Any]) -> Run:
     return Run(measured["import_ms"], measured["invoke_ms"], measured["cpu_ms"], measured["peak_rss_mb"])
 
 
+def _answered_200(reply: dict[str, Any]) -> bool:
+    return reply.get("statusCode") == 200
+
+
+def _no_failures(reply: dict[str, Any]) -> bool:
+    """A consumer's reply with no failed record (the settings floor answers any event with a 200)."""
+    return reply == {"batchItemFailures": []} or _answered_200(reply)
+
+
+def _events_needed(name: str) -> int:
+    """Events `_measure` takes for function `name`: one per variant and floor, in each of RUNS rounds."""
+    return (len(VARIANTS) + len(FLOORS[name])) * RUNS
+
+
+def _measure(
+    bench: Bench,
+    name: str,
+    events: list[dict[str, Any]],
+    calls: list[Any],
+    succeeded: Callable[[dict[str, Any]], bool],
+    results: dict[str, list[Run]],
+) -> None:
+    """RUNS rounds of every variant, the baseline and each floor of function `name`, one event each."""
+    for _ in range(RUNS):
+        measured = {label: bench.real(name, events.pop(), **options) for label, options in VARIANTS.items()}
+        measured["baseline"] = bench.baseline(name, {}, calls)
+        for label, module in FLOORS[name].items():
+            measured[label] = bench.floor(name, module, events.pop(), calls)
+        for label, run in measured.items():
+            assert label == "baseline" or succeeded(run["reply"]), f"{name} {label}: {run['reply']}"
+            results.setdefault(f"{name} {label}", []).append(_as_run(run))
+
+
 def main() -> None:
     with moto_server() as url:
         os.environ.update(_aws_environment(url))
@@ -333,7 +367,8 @@ def main() -> None:
 
         endpoint = create_endpoint("bench", 1, rate_limit_per_minute=100_000)
         bench = Bench(url, created)
-        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], (len(VARIANTS) + 1) * RUNS + 2)
+        needed = _events_needed("IngestApiFunction") + 1  # and one to record the calls
+        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], needed)
 
         # Record the calls of one cold invocation of each function, for the baselines.
         recorded_api = bench.real("IngestApiFunction", api_events.pop(), record=True)
@@ -343,27 +378,10 @@ def main() -> None:
         assert recorded_consumer["reply"] == {"batchItemFailures": []}, recorded_consumer["reply"]
 
         results: dict[str, list[Run]] = {}
-        for _ in range(RUNS):
-            for label, options in VARIANTS.items():
-                api = bench.real("IngestApiFunction", api_events.pop(), **options)
-                assert api["reply"]["statusCode"] == 200, api["reply"]
-                results.setdefault(f"IngestApiFunction {label}", []).append(_as_run(api))
-            base = bench.baseline("IngestApiFunction", {}, recorded_api["calls"])
-            results.setdefault("IngestApiFunction baseline", []).append(_as_run(base))
-            floor = bench.library_floor("IngestApiFunction", api_events.pop(), recorded_api["calls"])
-            assert floor["reply"]["statusCode"] == 200, floor["reply"]
-            results.setdefault(f"IngestApiFunction {FLOOR}", []).append(_as_run(floor))
-        messages = _queued_sqs_events(created.queue_urls["IngestQueue"], (len(VARIANTS) + 1) * RUNS)
-        for _ in range(RUNS):
-            for label, options in VARIANTS.items():
-                consumer = bench.real("IngestConsumerFunction", messages.pop(), **options)
-                assert consumer["reply"] == {"batchItemFailures": []}, consumer["reply"]
-                results.setdefault(f"IngestConsumerFunction {label}", []).append(_as_run(consumer))
-            base = bench.baseline("IngestConsumerFunction", {}, recorded_consumer["calls"])
-            results.setdefault("IngestConsumerFunction baseline", []).append(_as_run(base))
-            floor = bench.library_floor("IngestConsumerFunction", messages.pop(), recorded_consumer["calls"])
-            assert floor["reply"] == {"batchItemFailures": []}, floor["reply"]
-            results.setdefault(f"IngestConsumerFunction {FLOOR}", []).append(_as_run(floor))
+        _measure(bench, "IngestApiFunction", api_events, recorded_api["calls"], _answered_200, results)
+        queue_url = created.queue_urls["IngestQueue"]
+        messages = _queued_sqs_events(queue_url, _events_needed("IngestConsumerFunction"))
+        _measure(bench, "IngestConsumerFunction", messages, recorded_consumer["calls"], _no_failures, results)
 
     _print(
         results,
@@ -381,7 +399,7 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
     verdicts = []
     for name in ("IngestApiFunction", "IngestConsumerFunction"):
         baseline = _summary(results[f"{name} baseline"])
-        for variant in ("baseline", FLOOR, *VARIANTS):
+        for variant in ("baseline", *FLOORS[name], *VARIANTS):
             summary = _summary(results[f"{name} {variant}"])
             ratio = summary["total_ms"] / baseline["total_ms"]
             cpu_ratio = summary["cpu_ms"] / baseline["cpu_ms"]
@@ -393,7 +411,7 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
             if variant in VARIANTS:
                 ok = ratio <= TARGET_RATIO and summary["peak_rss_mb"] <= TARGET_RSS_MB
                 verdicts.append(f"{name} {variant}: {'meets' if ok else 'MISSES'} the targets")
-        floor = _summary(results[f"{name} {FLOOR}"])["total_ms"]
+        floor = _summary(results[f"{name} {LIBRARY_FLOOR}"])["total_ms"]
         own = _summary(results[f"{name} untraced"])["total_ms"] - floor
         share = own / baseline["total_ms"]
         print(f"  the service's own code: untraced - library floor = {own:.0f} ms, {share:.2f}x the baseline")
