@@ -4,18 +4,30 @@ within its config cache TTL; and an event belongs to exactly one organisation (c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-from ingestctl.admin.endpoints import CreatedEndpoint, get_endpoint
+from ingestctl.admin.endpoints import (
+    ConfigurationConflict,
+    CreatedEndpoint,
+    EndpointChanges,
+    create_endpoint,
+    create_token,
+    get_endpoint,
+    list_endpoints,
+    update_endpoint,
+)
 from ingestctl.cli import app
 from ingestctl.commands.failures import EXIT_BAD_INPUT, EXIT_FAILED
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
+from session_ingest.adapters.aws import client
 from session_ingest.adapters.endpoint_store import ConfigChanged, EndpointStore, event_owner_key
 from tests.fixtures import reference_session_payload
 from tests.support.ingest_api import ApiClient, FakeClock
@@ -216,3 +228,54 @@ def test_endpoint_list_shows_endpoints_only_not_event_owners(api: ApiClient) -> 
     _, listed, _ = ingestctl("endpoint", "list")
     # Then only the endpoint is listed
     assert [view["endpoint_id"] for view in listed] == [api.endpoint_id]
+
+
+class ContendedTransactions:
+    """Cancels every TransactWriteItems of the service's DynamoDB client for contention (another writer
+    on the same items, as DynamoDB reports it), counting the attempts."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.attempts += 1
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "injected"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
+
+
+@pytest.fixture
+def contended() -> Iterator[ContendedTransactions]:
+    cancel = ContendedTransactions()
+    client("dynamodb").meta.events.register("before-call.dynamodb.TransactWriteItems", cancel)
+    yield cancel
+    client("dynamodb").meta.events.unregister("before-call.dynamodb.TransactWriteItems", cancel)
+
+
+# Each write of the endpoints table an operator makes, against an existing endpoint.
+ENDPOINT_WRITES: dict[str, Callable[[str], object]] = {
+    "endpoint create": lambda _: create_endpoint("acme", 42),
+    "endpoint update": lambda endpoint_id: update_endpoint(
+        endpoint_id, EndpointChanges(rate_limit_per_minute=9)
+    ),
+    "token create": create_token,
+}
+
+
+@pytest.mark.parametrize("write", ENDPOINT_WRITES)
+def test_a_write_other_writers_keep_cancelling_is_retried_then_refused_storing_nothing(
+    api: ApiClient, contended: ContendedTransactions, write: str
+) -> None:
+    # Given an endpoint, and DynamoDB cancelling every transaction on the endpoints table for contention
+    before = get_endpoint(api.endpoint_id)
+    # When an operator's command writes to it
+    with pytest.raises(ConfigurationConflict, match=r"try again$"):
+        ENDPOINT_WRITES[write](api.endpoint_id)
+    # Then the write was retried, then refused asking to try again, and nothing changed
+    assert contended.attempts == limits.TRANSACTION_CONFLICT_RETRIES + 1
+    assert get_endpoint(api.endpoint_id) == before
+    assert [view["endpoint_id"] for view in list_endpoints()] == [api.endpoint_id]

@@ -24,14 +24,19 @@ from botocore.exceptions import ClientError
 from session_ingest import limits
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_attribute, to_item
+from session_ingest.adapters.unit_of_work import DynamoUnitOfWork
 from session_ingest.domain.models import EndpointConfig
 from session_ingest.domain.tokens import IssuedToken, StoredToken
 from session_ingest.domain.utc import format_utc, parse_utc
+from session_ingest.service.ports import ConditionFailed, Exhausted
 from session_ingest.settings import get_settings
 
 CONFIG_SK = "CONFIG"
 OWNER_SK = "OWNER"
-_CONDITION_FAILED = "ConditionalCheckFailed"
+# The named items of the endpoint's transactions (adapters/unit_of_work.py).
+CONFIG_ITEM = "config"
+TOKEN_ITEM = "token"  # noqa: S105 - an item name, not a secret
+OWNER_ITEM = "owner"
 TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret
 TOKEN_ID_INDEX = "TokenIdIndex"  # noqa: S105 - an index name
 
@@ -161,31 +166,19 @@ def _settings_update(table: str, config: EndpointConfig, expected_version: int) 
     }
 
 
-def _write_named(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One transaction of named items; {} when it committed, else each failed item's name -> reason.
-
-    The reason is DynamoDB's cancellation reason (`Code`, and `Item` for ALL_OLD), matched to the item
-    by name here so callers never depend on the items' order.
-    """
-    dynamodb = client("dynamodb")
-    try:
-        dynamodb.transact_write_items(TransactItems=list(items.values()))
-    except dynamodb.exceptions.TransactionCanceledException as error:
-        reasons = error.response.get("CancellationReasons", [])
-        failed = {
-            name: reason
-            for name, reason in zip(items, reasons, strict=False)
-            if reason.get("Code", "None") != "None"
-        }
-        if any(reason.get("Code") != _CONDITION_FAILED for reason in failed.values()):
-            raise StoreBusy(", ".join(sorted(failed))) from error
-        return failed
-    return {}
+def _commit(uow: DynamoUnitOfWork) -> ConditionFailed | None:
+    """Commit; the failed conditions, if any. Contention past the unit of work's retries is StoreBusy."""
+    result = uow.commit()
+    if isinstance(result, Exhausted):
+        raise StoreBusy(", ".join(f"{name}: {reason}" for name, reason in sorted(result.reasons.items())))
+    return result if isinstance(result, ConditionFailed) else None
 
 
-def owner_in(reason: Mapping[str, Any]) -> str:
-    """The organisation named by a failed `event_owner_put`'s cancellation reason (its ALL_OLD item)."""
-    return str(from_item(reason.get("Item", {})).get("organisation", "?"))
+def owner_refusal(failed: ConditionFailed, event_id: int) -> EventOwnedElsewhere | None:
+    """The refusal a failed `event_owner_put` (named OWNER_ITEM) means: the event's other owner, as stored."""
+    if not failed.on(OWNER_ITEM):
+        return None
+    return EventOwnedElsewhere(event_id, str((failed.item(OWNER_ITEM) or {}).get("organisation", "?")))
 
 
 def _token_item(
@@ -280,28 +273,31 @@ class EndpointStore:
 
         Raises EventOwnedElsewhere, EndpointAlreadyExists or StoreBusy (nothing is written then).
         """
-        failed = _write_named(
+        uow = DynamoUnitOfWork()
+        uow.add(
+            CONFIG_ITEM,
             {
-                "config": {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _config_item(config),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                "token": {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _token_item(config.endpoint_id, token, config.created_at, None),
-                    }
-                },
-                "owner": _owner_put(self._table, config),
-            }
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _config_item(config),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
         )
-        if "owner" in failed:
-            raise EventOwnedElsewhere(config.event_id, owner_in(failed["owner"]))
-        if failed:
-            raise EndpointAlreadyExists(config.endpoint_id)
+        uow.add(
+            TOKEN_ITEM,
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _token_item(config.endpoint_id, token, config.created_at, None),
+                }
+            },
+        )
+        uow.add(OWNER_ITEM, _owner_put(self._table, config))
+        failed = _commit(uow)
+        if failed is None:
+            return
+        raise owner_refusal(failed, config.event_id) or EndpointAlreadyExists(config.endpoint_id)
 
     def update_settings(self, config: EndpointConfig, expected_version: int) -> None:
         """Store `config`'s mapping, schema, rate limit and version if the stored version is still
@@ -309,43 +305,47 @@ class EndpointStore:
 
         Raises UnknownEndpoint, ConfigChanged, EventOwnedElsewhere or StoreBusy (nothing is written then).
         """
-        failed = _write_named(
-            {
-                "config": _settings_update(self._table, config, expected_version),
-                "owner": _owner_put(self._table, config),
-            }
-        )
-        if "owner" in failed:
-            raise EventOwnedElsewhere(config.event_id, owner_in(failed["owner"]))
-        if "config" in failed:
-            if not failed["config"].get("Item"):
-                raise UnknownEndpoint(config.endpoint_id)
-            raise ConfigChanged(config.endpoint_id, expected_version)
+        uow = DynamoUnitOfWork()
+        uow.add(CONFIG_ITEM, _settings_update(self._table, config, expected_version))
+        uow.add(OWNER_ITEM, _owner_put(self._table, config))
+        failed = _commit(uow)
+        if failed is None:
+            return
+        if refusal := owner_refusal(failed, config.event_id):
+            raise refusal
+        if failed.item(CONFIG_ITEM) is None:
+            raise UnknownEndpoint(config.endpoint_id)
+        raise ConfigChanged(config.endpoint_id, expected_version)
 
     def add_token(
         self, endpoint_id: str, token: IssuedToken, created_at: datetime, expires_at: datetime | None
     ) -> None:
-        """Store another token of an existing endpoint (several may be active at once)."""
-        try:
-            client("dynamodb").transact_write_items(
-                TransactItems=[
-                    {
-                        "ConditionCheck": {
-                            "TableName": self._table,
-                            "Key": {"pk": {"S": endpoint_pk(endpoint_id)}, "sk": {"S": CONFIG_SK}},
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _token_item(endpoint_id, token, created_at, expires_at),
-                        }
-                    },
-                ]
-            )
-        except client("dynamodb").exceptions.TransactionCanceledException as error:
-            raise UnknownEndpoint(endpoint_id) from error
+        """Store another token of an existing endpoint (several may be active at once).
+
+        Raises UnknownEndpoint or StoreBusy (nothing is written then).
+        """
+        uow = DynamoUnitOfWork()
+        uow.add(
+            CONFIG_ITEM,
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": endpoint_pk(endpoint_id)}, "sk": {"S": CONFIG_SK}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        )
+        uow.add(
+            TOKEN_ITEM,
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _token_item(endpoint_id, token, created_at, expires_at),
+                }
+            },
+        )
+        if _commit(uow) is not None:
+            raise UnknownEndpoint(endpoint_id)
 
     def revoke_token(self, token_id: str, revoked_at: datetime) -> str:
         """Mark a token revoked; returns its endpoint id. Found through the TokenIdIndex GSI."""

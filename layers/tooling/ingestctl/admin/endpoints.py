@@ -69,6 +69,11 @@ class ConfigurationConflict(AdminError):
     endpoint changed concurrently."""
 
 
+def _written_concurrently() -> ConfigurationConflict:
+    """Other writes kept cancelling this one (past the unit of work's retries): nothing was stored."""
+    return ConfigurationConflict("another change was being written at the same time; try again")
+
+
 @dataclass(frozen=True)
 class EndpointChanges:
     """What `endpoint update` changes; None leaves a setting as it is, `clear_*` removes it."""
@@ -163,7 +168,7 @@ def create_endpoint(
     except EndpointAlreadyExists as error:  # a UUID collision: practically impossible
         raise AdminError("endpoint id collision; try again") from error
     except StoreBusy as error:
-        raise ConfigurationConflict("another change was being written at the same time; try again") from error
+        raise _written_concurrently() from error
     return CreatedEndpoint(endpoint_id=config.endpoint_id, token=token.token, token_id=token.token_id)
 
 
@@ -226,6 +231,8 @@ def create_token(
         _store().add_token(endpoint_id, token, now, expires_at)
     except UnknownEndpoint as error:
         raise NoSuchEndpoint(f"no endpoint {endpoint_id}") from error
+    except StoreBusy as error:
+        raise _written_concurrently() from error
     return CreatedToken(
         endpoint_id=endpoint_id,
         token_id=token.token_id,

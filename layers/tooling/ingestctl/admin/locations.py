@@ -13,7 +13,7 @@ from typing import Any
 
 from session_ingest.adapters.aws import client
 from session_ingest.adapters.dynamodb_items import from_item, to_item
-from session_ingest.adapters.endpoint_store import EventOwnedElsewhere, event_owner_put
+from session_ingest.adapters.endpoint_store import OWNER_ITEM, event_owner_put, owner_refusal
 from session_ingest.adapters.sessions_repo import LOCATION_PREFIX, allocate_number, event_pk, location_key
 from session_ingest.adapters.unit_of_work import dynamo_unit_of_work
 from session_ingest.domain.resource_ids import format_resource_id
@@ -22,7 +22,6 @@ from session_ingest.domain.utc import format_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.ports import ConditionFailed, Exhausted
 
-OWNER = "owner"
 LOCATION = "location"
 
 
@@ -53,7 +52,7 @@ class LocationsRepository:
             "created_at": format_utc(now),
         }
         uow = dynamo_unit_of_work()
-        uow.add(OWNER, event_owner_put(self.endpoints_table, event_id, organisation))
+        uow.add(OWNER_ITEM, event_owner_put(self.endpoints_table, event_id, organisation))
         uow.add(
             LOCATION,
             {
@@ -65,9 +64,8 @@ class LocationsRepository:
             },
         )
         result = uow.commit()
-        if isinstance(result, ConditionFailed) and result.on(OWNER):
-            owner = (result.item(OWNER) or {}).get("organisation", "?")
-            raise EventOwnedElsewhere(event_id, str(owner))
+        if isinstance(result, ConditionFailed) and (refusal := owner_refusal(result, event_id)):
+            raise refusal
         if isinstance(result, ConditionFailed | Exhausted):
             raise StoreUnavailable(f"location not stored: {result}")
         return values
