@@ -7,6 +7,8 @@ the bearer token.
 
 from __future__ import annotations
 
+from session_ingest.init_phase import end_of_init
+
 import uuid
 import warnings
 from typing import Any
@@ -188,3 +190,6 @@ snapstart.register_hooks(prime_first_request)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(request_id=_invocation_request_id(event))  # type: ignore[no-untyped-call]
     return app.resolve(event, context)
+
+
+end_of_init()  # last: everything above is the init (session_ingest/init_phase.py)

@@ -9,6 +9,8 @@ both alike; the local stack's poller relies on the reply).
 
 from __future__ import annotations
 
+from session_ingest.init_phase import end_of_init
+
 from typing import Any
 
 # Before anything imports pydantic: with pydantic loaded, the batch utility also builds Powertools' parser
@@ -62,3 +64,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return dict(
         process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
     )
+
+
+end_of_init()  # last: everything above is the init (session_ingest/init_phase.py)

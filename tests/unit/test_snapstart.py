@@ -5,6 +5,7 @@ The runtime's `snapshot_restore_py` is absent here; ingestctl/local/runtime_stan
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -89,6 +90,20 @@ def test_priming_without_json_schema_leaves_the_validators_alone() -> None:
     # Then only its client is built
     assert json_schema._validator.cache_info().currsize == 0
     assert aws.client.cache_info().currsize == 1
+
+
+@pytest.mark.usefixtures("settings_environment")
+def test_priming_moves_what_it_built_out_of_the_garbage_collectors_walks() -> None:
+    # Given clients not built yet
+    aws.reset_clients()
+    frozen = gc.get_freeze_count()
+    # When a function primes
+    snapstart.prime(("dynamodb",), json_schema=False)
+    # Then what it built is in the permanent generation
+    try:
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_a_restore_drops_the_cached_clients_of_the_snapshot() -> None:

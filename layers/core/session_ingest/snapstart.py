@@ -14,6 +14,7 @@ absent and nothing is registered. Without SnapStart the runtime never calls the 
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Iterable
 
@@ -39,7 +40,8 @@ def register_hooks(prime: Callable[[], None]) -> bool:
 
 
 def prime(aws_services: Iterable[str], *, json_schema: bool) -> None:
-    """Build what a first request needs: settings, the AWS clients of `aws_services`, jsonschema."""
+    """Build what a first request needs: settings, the AWS clients of `aws_services`, jsonschema; then
+    keep it out of the garbage collector's walks."""
     get_settings()
     for service in aws_services:
         aws.client(service)
@@ -48,6 +50,9 @@ def prime(aws_services: Iterable[str], *, json_schema: bool) -> None:
 
         check_json_schema(_PRIMING_SCHEMA)
         schema_errors({"date-time": "primed"}, _PRIMING_SCHEMA)
+    # What priming built lives as long as the process, as the init's objects do: out of every collection
+    # (session_ingest/init_phase.py).
+    gc.freeze()
 
 
 def after_restore() -> None:
