@@ -6,19 +6,9 @@ listed (`make importtime` shows what each costs; README, Cold start and SnapStar
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER_DIRS = [REPO_ROOT / "functions" / "ingest_api", REPO_ROOT / "functions" / "ingest_consumer"]
-LIST_IMPORTED = (
-    "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
-    "print(json.dumps(sorted(sys.modules)))"
-)
+from tests.support.handler_init import after_importing
 
 # Used by some requests only: a background (tinycss2), an endpoint with a JSON Schema (jsonschema), the
 # batch route, listings and the dry run's match preview.
@@ -54,18 +44,7 @@ CONSUMER_NEVER = [
 
 def modules_imported_by(module: str) -> set[str]:
     """Every module loaded by importing `module` in a fresh interpreter (no AWS client is made)."""
-    python_path = ":".join(str(directory) for directory in HANDLER_DIRS)
-    result = subprocess.run(
-        [sys.executable, "-c", LIST_IMPORTED, module],
-        env={"PYTHONPATH": python_path, "AWS_REGION": "eu-west-1", "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    imported: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
-    return set(imported)
+    return set(after_importing(module, "import json; print(json.dumps(sorted(sys.modules)))"))
 
 
 @pytest.mark.parametrize(

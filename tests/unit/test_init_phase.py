@@ -5,37 +5,22 @@ Each handler is imported in a fresh interpreter, as Lambda's init does.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER_DIRS = [REPO_ROOT / "functions" / "ingest_api", REPO_ROOT / "functions" / "ingest_consumer"]
-# sys.modules keeps the order in which imports began.
-IMPORT_AND_REPORT = """
-import gc, importlib, json, sys
-importlib.import_module(sys.argv[1])
+from tests.support.handler_init import after_importing
+
+# sys.modules keeps the order in which imports began; get_objects() leaves the permanent generation out.
+REPORT = """import gc, json
 print(json.dumps({"modules": list(sys.modules), "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
-                  "unfrozen": len(gc.get_objects())}))
-"""
+                  "unfrozen": len(gc.get_objects())}))"""
 HEAVY = ("boto3", "botocore", "aws_lambda_powertools", "pydantic", "session_ingest.settings")
 
 
-def init_of(module: str) -> dict[str, Any]:
-    """What importing `module` in a fresh interpreter left: the modules in import order, the collector."""
-    python_path = ":".join(str(directory) for directory in HANDLER_DIRS)
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_AND_REPORT, module],
-        env={"PYTHONPATH": python_path, "AWS_REGION": "eu-west-1", "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found: dict[str, Any] = json.loads(result.stdout)
+def init_of(handler: str) -> dict[str, Any]:
+    """What importing `handler` in a fresh interpreter left: the modules in import order, the collector."""
+    found: dict[str, Any] = after_importing(handler, REPORT)
     return found
 
 

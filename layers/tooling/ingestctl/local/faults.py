@@ -184,6 +184,14 @@ def _header(request: Any, name: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _attempt_of(request: Any) -> tuple[str, int, int]:
+    """The call a request belongs to (botocore's invocation id), its attempt and the attempts allowed."""
+    retry = _header(request, "amz-sdk-request")
+    attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
+    max_attempts = int(m.group(1)) if (m := _MAX_ATTEMPTS.search(retry)) else 1
+    return _header(request, "amz-sdk-invocation-id"), attempt, max_attempts
+
+
 def _request_id(body: Any) -> str | None:
     raw = body.encode() if isinstance(body, str) else bytes(body or b"")
     found = _REQUEST_ID.search(raw)
@@ -284,10 +292,7 @@ class FaultInjector:
         """before-send: a throttling error instead of the HTTP call, for a run of attempts of one call."""
         if self._in_own_call():
             return None
-        invocation = _header(request, "amz-sdk-invocation-id")
-        retry = _header(request, "amz-sdk-request")
-        attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
-        max_attempts = int(m.group(1)) if (m := _MAX_ATTEMPTS.search(retry)) else 1
+        invocation, attempt, max_attempts = _attempt_of(request)
         with self._lock:
             continuing = invocation in self._throttled_calls
             fraction = self.plan.throttle_repeat if continuing else self.plan.throttle
@@ -314,10 +319,7 @@ class FaultInjector:
         """before-send SendMessage: a 503 for every attempt of a call picked on its first attempt."""
         if self._in_own_call():
             return None
-        invocation = _header(request, "amz-sdk-invocation-id")
-        retry = _header(request, "amz-sdk-request")
-        attempt = int(m.group(1)) if (m := _ATTEMPT.search(retry)) else 1
-        max_attempts = int(m.group(1)) if (m := _MAX_ATTEMPTS.search(retry)) else 1
+        invocation, attempt, max_attempts = _attempt_of(request)
         with self._lock:
             if attempt == 1 and self._spreads["send_error"].picks():
                 self._failing_sends[invocation] = None
