@@ -293,8 +293,13 @@ def _api_events(endpoint_id: str, token: str, count: int) -> list[dict[str, Any]
     ]
 
 
-def _queued_sqs_events(queue_url: str, count: int) -> list[dict[str, Any]]:
-    """One SQS event per message the API put on the queue (real envelopes, each a new session)."""
+def _queued_sqs_events(queue_url: str, count: int, skip: set[str]) -> list[dict[str, Any]]:
+    """One SQS event per request the API queued and no event has carried yet (each a new session).
+
+    The baseline and the floors replay the recorded SendMessage, so the queue also holds copies of the
+    recorded request: a copy would reach the consumer's already-processed path, so each request id is
+    taken once and those in `skip` (already handed out) not at all. The ids taken are added to `skip`.
+    """
     from tests.support.consumer import sqs_event, sqs_record
 
     sqs = boto3.client("sqs")
@@ -304,10 +309,12 @@ def _queued_sqs_events(queue_url: str, count: int) -> list[dict[str, Any]]:
             QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=900
         ).get("Messages", [])
         if not messages:
-            raise RuntimeError(f"only {len(events)} of {count} messages were queued")
+            raise RuntimeError(f"only {len(events)} of {count} requests were queued")
         for message in messages:
             request_id = message["MessageAttributes"]["request_id"]["StringValue"]
-            events.append(sqs_event(sqs_record(message["Body"], request_id, message["MessageId"])))
+            if request_id not in skip:
+                skip.add(request_id)
+                events.append(sqs_event(sqs_record(message["Body"], request_id, message["MessageId"])))
     return events[:count]
 
 
@@ -334,28 +341,37 @@ def _no_failures(reply: dict[str, Any]) -> bool:
     return reply == {"batchItemFailures": []} or _answered_200(reply)
 
 
-def _events_needed(name: str) -> int:
-    """Events `_measure` takes for function `name`: one per variant and floor, in each of RUNS rounds."""
-    return (len(VARIANTS) + len(FLOORS[name])) * RUNS
+def _events_needed() -> int:
+    """Events `_measure` takes: one per variant in each of RUNS rounds."""
+    return len(VARIANTS) * RUNS
 
 
 def _measure(
     bench: Bench,
     name: str,
     events: list[dict[str, Any]],
-    calls: list[Any],
+    recorded: dict[str, Any],
     succeeded: Callable[[dict[str, Any]], bool],
     results: dict[str, list[Run]],
 ) -> None:
-    """RUNS rounds of every variant, the baseline and each floor of function `name`, one event each."""
+    """RUNS rounds of every variant (a new event each), the baseline and each floor of function `name`.
+
+    The floors answer the recorded event again: they replay its calls and read no state of their own.
+    """
+    calls = recorded["calls"]
     for _ in range(RUNS):
         measured = {label: bench.real(name, events.pop(), **options) for label, options in VARIANTS.items()}
         measured["baseline"] = bench.baseline(name, {}, calls)
         for label, module in FLOORS[name].items():
-            measured[label] = bench.floor(name, module, events.pop(), calls)
+            measured[label] = bench.floor(name, module, recorded["event"], calls)
         for label, run in measured.items():
             assert label == "baseline" or succeeded(run["reply"]), f"{name} {label}: {run['reply']}"
             results.setdefault(f"{name} {label}", []).append(_as_run(run))
+
+
+def _recorded(bench: Bench, name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """One cold invocation of function `name` with its AWS calls recorded, and the event it answered."""
+    return {**bench.real(name, event, record=True), "event": event}
 
 
 def main() -> None:
@@ -367,21 +383,22 @@ def main() -> None:
 
         endpoint = create_endpoint("bench", 1, rate_limit_per_minute=100_000)
         bench = Bench(url, created)
-        needed = _events_needed("IngestApiFunction") + 1  # and one to record the calls
-        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], needed)
+        api_events = _api_events(endpoint["endpoint_id"], endpoint["token"], _events_needed() + 1)
+        queue_url = created.queue_urls["IngestQueue"]
 
-        # Record the calls of one cold invocation of each function, for the baselines.
-        recorded_api = bench.real("IngestApiFunction", api_events.pop(), record=True)
+        # Record the calls of one cold invocation of each function, for the baselines and floors.
+        recorded_api = _recorded(bench, "IngestApiFunction", api_events.pop())
         assert recorded_api["reply"]["statusCode"] == 200, recorded_api["reply"]
-        consumer_events = _queued_sqs_events(created.queue_urls["IngestQueue"], 1)
-        recorded_consumer = bench.real("IngestConsumerFunction", consumer_events[0], record=True)
+        handed_out: set[str] = set()
+        recorded_consumer = _recorded(
+            bench, "IngestConsumerFunction", _queued_sqs_events(queue_url, 1, handed_out)[0]
+        )
         assert recorded_consumer["reply"] == {"batchItemFailures": []}, recorded_consumer["reply"]
 
         results: dict[str, list[Run]] = {}
-        _measure(bench, "IngestApiFunction", api_events, recorded_api["calls"], _answered_200, results)
-        queue_url = created.queue_urls["IngestQueue"]
-        messages = _queued_sqs_events(queue_url, _events_needed("IngestConsumerFunction"))
-        _measure(bench, "IngestConsumerFunction", messages, recorded_consumer["calls"], _no_failures, results)
+        _measure(bench, "IngestApiFunction", api_events, recorded_api, _answered_200, results)
+        messages = _queued_sqs_events(queue_url, _events_needed(), handed_out)
+        _measure(bench, "IngestConsumerFunction", messages, recorded_consumer, _no_failures, results)
 
     _print(
         results,
