@@ -14,9 +14,10 @@ Two references, each replaying the calls the real function made for one event:
   REST resolver or the batch utility). `untraced - library floor` is what the service's own code adds.
 
 Printed: the median of BENCH_RUNS processes (default 7) of import, first invocation and their sum, the
-ratio to the baseline (target <= 1.25) and each function's peak RSS (target <= 160 MB). Wall time is the
-target's measure; the process's CPU time is printed beside it, because on a loaded machine it varies far
-less than wall time. Besides `untraced`, two more variants:
+ratio to the baseline (target <= 1.25), the time spent in the garbage collector's collections (timed by
+gc.callbacks: steady from run to run, where wall time is not) and each function's peak RSS (target
+<= 160 MB). Wall time is the target's measure; the process's CPU time is printed beside it, because on a
+loaded machine it varies far less than wall time. Besides `untraced`, two more variants:
 - traced: the environment Lambda's active tracing sets (a sampled trace header, the X-Ray daemon
   address). The code loads no X-Ray SDK, so this is the untraced code path; it shows nothing changes.
 - restored: SnapStart's case. The handler is imported and primed and the after-restore hooks run (the
@@ -56,6 +57,10 @@ from ingestctl.local.template import CreatedResources, create_resources
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 # Another build of the same template can be measured, e.g. one without precompiled bytecode.
 BUILD_DIR = Path(os.environ.get("BENCH_BUILD_DIR", HOST_BUILD_DIR))
+# Another build (e.g. of an earlier commit, `make sam-build-x86_64` in a worktree) whose untraced cold start
+# is measured in the same rounds, interleaved: a before/after from one run, against the same baseline.
+BEFORE_BUILD_DIR = os.environ.get("BENCH_BEFORE_BUILD_DIR")
+BEFORE = "untraced, before build"
 TARGET_RATIO = 1.25
 TARGET_RSS_MB = 160
 # The baseline and the library floors: top-level modules, as Lambda imports a handler.
@@ -84,6 +89,14 @@ def peak_rss_mb():
         line = next(line for line in status if line.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
 spec = json.loads(os.environ["BENCH_SPEC"])
+import gc
+in_gc = {"ms": 0.0, "since": 0.0}
+def time_collections(phase, info):  # the cyclic garbage collector's own time, import and invocation
+    if phase == "start":
+        in_gc["since"] = time.perf_counter()
+    else:
+        in_gc["ms"] += (time.perf_counter() - in_gc["since"]) * 1000
+gc.callbacks.append(time_collections)
 calls = []
 if spec["record"]:
     import botocore.client
@@ -109,7 +122,7 @@ answered, answered_cpu = time.perf_counter(), time.process_time()
 print("BENCH " + json.dumps({
     "import_ms": (imported - started) * 1000, "invoke_ms": (answered - imported) * 1000,
     "cpu_ms": (answered_cpu - started_cpu) * 1000,
-    "peak_rss_mb": peak_rss_mb(),
+    "peak_rss_mb": peak_rss_mb(), "gc_ms": in_gc["ms"],
     "reply": reply, "calls": calls}, default=str))
 """
 
@@ -120,6 +133,7 @@ class Run:
     invoke_ms: float
     cpu_ms: float  # the process's CPU time over both: steadier than wall time on a loaded machine
     peak_rss_mb: float
+    gc_ms: float  # of which in the cyclic garbage collector: deterministic enough to compare builds
 
     @property
     def total_ms(self) -> float:
@@ -195,6 +209,9 @@ class Bench:
     def __init__(self, url: str, created: CreatedResources) -> None:
         names = {**created.tables, "IngestQueue": created.queue_urls["IngestQueue"]}
         self.functions = built_functions(BUILD_DIR, resource_names=names)
+        self.before = (
+            built_functions(Path(BEFORE_BUILD_DIR), resource_names=names) if BEFORE_BUILD_DIR else {}
+        )
         self.aws = _aws_environment(url)
 
     def real(
@@ -205,8 +222,10 @@ class Bench:
         traced: bool = False,
         restored: bool = False,
         record: bool = False,
+        before: bool = False,
     ) -> dict[str, Any]:
-        function = self.functions[name]
+        """One cold start of function `name` answering `event` (of the before build, with `before`)."""
+        function = (self.before if before else self.functions)[name]
         spec = {
             "name": name,
             "module": function.module,
@@ -325,11 +344,18 @@ def _summary(runs: list[Run]) -> dict[str, float]:
         "total_ms": statistics.median(r.total_ms for r in runs),
         "cpu_ms": statistics.median(r.cpu_ms for r in runs),
         "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+        "gc_ms": statistics.median(r.gc_ms for r in runs),
     }
 
 
 def _as_run(measured: dict[str, Any]) -> Run:
-    return Run(measured["import_ms"], measured["invoke_ms"], measured["cpu_ms"], measured["peak_rss_mb"])
+    return Run(
+        measured["import_ms"],
+        measured["invoke_ms"],
+        measured["cpu_ms"],
+        measured["peak_rss_mb"],
+        measured["gc_ms"],
+    )
 
 
 def _answered_200(reply: dict[str, Any]) -> bool:
@@ -341,9 +367,14 @@ def _no_failures(reply: dict[str, Any]) -> bool:
     return reply == {"batchItemFailures": []} or _answered_200(reply)
 
 
+def _variants() -> dict[str, dict[str, bool]]:
+    """The variants measured in each round: VARIANTS, and the before build's untraced when there is one."""
+    return {**VARIANTS, BEFORE: {"before": True}} if BEFORE_BUILD_DIR else VARIANTS
+
+
 def _events_needed() -> int:
     """Events `_measure` takes: one per variant in each of RUNS rounds."""
-    return len(VARIANTS) * RUNS
+    return len(_variants()) * RUNS
 
 
 def _measure(
@@ -360,7 +391,9 @@ def _measure(
     """
     calls = recorded["calls"]
     for _ in range(RUNS):
-        measured = {label: bench.real(name, events.pop(), **options) for label, options in VARIANTS.items()}
+        measured = {
+            label: bench.real(name, events.pop(), **options) for label, options in _variants().items()
+        }
         measured["baseline"] = bench.baseline(name, {}, calls)
         for label, module in FLOORS[name].items():
             measured[label] = bench.floor(name, module, recorded["event"], calls)
@@ -411,19 +444,19 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
     print(f"median of {RUNS} fresh processes (import + first invocation)")
     print(
         f"{'variant':40} {'import ms':>10} {'invoke ms':>10} {'total ms':>9} {'vs base':>8} "
-        f"{'CPU ms':>7} {'vs base':>8} {'peak MB':>8}"
+        f"{'CPU ms':>7} {'vs base':>8} {'GC ms':>6} {'peak MB':>8}"
     )
     verdicts = []
     for name in ("IngestApiFunction", "IngestConsumerFunction"):
         baseline = _summary(results[f"{name} baseline"])
-        for variant in ("baseline", *FLOORS[name], *VARIANTS):
+        for variant in ("baseline", *FLOORS[name], *_variants()):
             summary = _summary(results[f"{name} {variant}"])
             ratio = summary["total_ms"] / baseline["total_ms"]
             cpu_ratio = summary["cpu_ms"] / baseline["cpu_ms"]
             print(
                 f"{name + ' ' + variant:40} {summary['import_ms']:10.0f} {summary['invoke_ms']:10.0f} "
                 f"{summary['total_ms']:9.0f} {ratio:7.2f}x {summary['cpu_ms']:7.0f} {cpu_ratio:7.2f}x "
-                f"{summary['peak_rss_mb']:8.1f}"
+                f"{summary['gc_ms']:6.1f} {summary['peak_rss_mb']:8.1f}"
             )
             if variant in VARIANTS:
                 ok = ratio <= TARGET_RATIO and summary["peak_rss_mb"] <= TARGET_RSS_MB
@@ -435,7 +468,8 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
         operations = ", ".join(f"{service}.{operation}" for service, operation, _ in calls[name])
         print(f"  AWS calls ({len(calls[name])}): {operations}")
     print(f"targets: total <= {TARGET_RATIO}x the baseline; peak RSS (VmHWM) <= {TARGET_RSS_MB} MB")
-    print("(CPU ms: the function process's CPU time, import + invocation; steadier on a loaded machine)")
+    print("(CPU ms: the function process's CPU time, import + invocation; steadier on a loaded machine.")
+    print(" GC ms: of the wall time, the time inside the cyclic garbage collector's collections)")
     print("\n".join(verdicts))
 
 
