@@ -17,7 +17,10 @@ Printed: the median of BENCH_RUNS processes (default 7) of import, first invocat
 ratio to the baseline (target <= 1.25), the time spent in the garbage collector's collections (timed by
 gc.callbacks: steady from run to run, where wall time is not) and each function's peak RSS (target
 <= 160 MB). Wall time is the target's measure; the process's CPU time is printed beside it, because on a
-loaded machine it varies far less than wall time. Besides `untraced`, two more variants:
+loaded machine it varies far less than wall time. Each untraced process (and the before build's, with
+BENCH_BEFORE_BUILD_DIR: another build measured in the same rounds) then makes BENCH_WARM (10) warm
+invocations with new events; their median is Lambda's warm path, in a process that holds only the
+function. Every other round runs in reverse order. Besides `untraced`, two more variants:
 - traced: the environment Lambda's active tracing sets (a sampled trace header, the X-Ray daemon
   address). The code loads no X-Ray SDK, so this is the untraced code path; it shows nothing changes.
 - restored: SnapStart's case. The handler is imported and primed and the after-restore hooks run (the
@@ -35,7 +38,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +64,10 @@ BUILD_DIR = Path(os.environ.get("BENCH_BUILD_DIR", HOST_BUILD_DIR))
 # is measured in the same rounds, interleaved: a before/after from one run, against the same baseline.
 BEFORE_BUILD_DIR = os.environ.get("BENCH_BEFORE_BUILD_DIR")
 BEFORE = "untraced, before build"
+# Warm invocations after the first, in each untraced process (of both builds): Lambda's warm path, in a
+# process holding only the function (bench-accept and bench-consumer run moto in theirs).
+WARM_INVOCATIONS = int(os.environ.get("BENCH_WARM", "10"))
+WARM_VARIANTS = ("untraced", BEFORE)
 TARGET_RATIO = 1.25
 TARGET_RSS_MB = 160
 # The baseline and the library floors: top-level modules, as Lambda imports a handler.
@@ -119,10 +126,18 @@ context = types.SimpleNamespace(function_name=spec["name"], function_version="$L
     get_remaining_time_in_millis=lambda: 10000)
 reply = handler(json.loads(spec["event"]), context)
 answered, answered_cpu = time.perf_counter(), time.process_time()
+warm_ms, cold_gc_ms = [], in_gc["ms"]
+for warm_event in spec.get("warm_events", []):  # then warm invocations of the same instance
+    warm_started = time.perf_counter()
+    warm_reply = handler(json.loads(warm_event), context)
+    warm_ms.append((time.perf_counter() - warm_started) * 1000)
+    assert warm_reply.get("statusCode", warm_reply) == reply.get("statusCode", reply), warm_reply
 print("BENCH " + json.dumps({
     "import_ms": (imported - started) * 1000, "invoke_ms": (answered - imported) * 1000,
     "cpu_ms": (answered_cpu - started_cpu) * 1000,
-    "peak_rss_mb": peak_rss_mb(), "gc_ms": in_gc["ms"],
+    "peak_rss_mb": peak_rss_mb(), "gc_ms": cold_gc_ms,
+    "warm_ms": sorted(warm_ms)[len(warm_ms) // 2] if warm_ms else None,
+    "warm_gc_ms": (in_gc["ms"] - cold_gc_ms) / len(warm_ms) if warm_ms else None,
     "reply": reply, "calls": calls}, default=str))
 """
 
@@ -134,6 +149,8 @@ class Run:
     cpu_ms: float  # the process's CPU time over both: steadier than wall time on a loaded machine
     peak_rss_mb: float
     gc_ms: float  # of which in the cyclic garbage collector: deterministic enough to compare builds
+    warm_ms: float | None = None  # median warm invocation of the same process, when it made some
+    warm_gc_ms: float | None = None  # the collector's time per warm invocation
 
     @property
     def total_ms(self) -> float:
@@ -223,8 +240,10 @@ class Bench:
         restored: bool = False,
         record: bool = False,
         before: bool = False,
+        warm_events: Sequence[dict[str, Any]] = (),
     ) -> dict[str, Any]:
-        """One cold start of function `name` answering `event` (of the before build, with `before`)."""
+        """One cold start of function `name` answering `event` (of the before build, with `before`), then
+        one warm invocation of the same instance per `warm_events`."""
         function = (self.before if before else self.functions)[name]
         spec = {
             "name": name,
@@ -233,6 +252,7 @@ class Bench:
             "event": json.dumps(event),
             "record": record,
             "restored": restored,
+            "warm_events": [json.dumps(warm) for warm in warm_events],
         }
         # The runtime provides `snapshot_restore_py` beside its SDK; the stand-in does here.
         sys_path = [*function.sys_path(), str(SNAPSHOT_RESTORE_STAND_IN_DIR)]
@@ -348,6 +368,14 @@ def _summary(runs: list[Run]) -> dict[str, float]:
     }
 
 
+def _warm_summary(runs: list[Run]) -> tuple[float, float]:
+    """Over the runs' warm invocations: the median of their median times, and of their collector time."""
+    return (
+        statistics.median(r.warm_ms for r in runs if r.warm_ms is not None),
+        statistics.median(r.warm_gc_ms for r in runs if r.warm_gc_ms is not None),
+    )
+
+
 def _as_run(measured: dict[str, Any]) -> Run:
     return Run(
         measured["import_ms"],
@@ -355,6 +383,8 @@ def _as_run(measured: dict[str, Any]) -> Run:
         measured["cpu_ms"],
         measured["peak_rss_mb"],
         measured["gc_ms"],
+        measured["warm_ms"],
+        measured["warm_gc_ms"],
     )
 
 
@@ -372,9 +402,14 @@ def _variants() -> dict[str, dict[str, bool]]:
     return {**VARIANTS, BEFORE: {"before": True}} if BEFORE_BUILD_DIR else VARIANTS
 
 
+def _warm_variants() -> list[str]:
+    return [label for label in _variants() if label in WARM_VARIANTS]
+
+
 def _events_needed() -> int:
-    """Events `_measure` takes: one per variant in each of RUNS rounds."""
-    return len(_variants()) * RUNS
+    """Events `_measure` takes: one per variant and one per warm invocation, in each of RUNS rounds (the
+    consumer's come from the API's runs, which queue one request per event)."""
+    return (len(_variants()) + WARM_INVOCATIONS * len(_warm_variants())) * RUNS
 
 
 def _measure(
@@ -387,17 +422,33 @@ def _measure(
 ) -> None:
     """RUNS rounds of every variant (a new event each), the baseline and each floor of function `name`.
 
-    The floors answer the recorded event again: they replay its calls and read no state of their own.
+    Every other round runs in the reverse order: a process's place in a round biased its wall time by
+    several percent here. The floors answer the recorded event again: they replay its calls and read no
+    state of their own.
     """
     calls = recorded["calls"]
-    for _ in range(RUNS):
-        measured = {
-            label: bench.real(name, events.pop(), **options) for label, options in _variants().items()
-        }
-        measured["baseline"] = bench.baseline(name, {}, calls)
-        for label, module in FLOORS[name].items():
-            measured[label] = bench.floor(name, module, recorded["event"], calls)
-        for label, run in measured.items():
+
+    def variant(label: str, options: dict[str, bool]) -> Callable[[], dict[str, Any]]:
+        warm = [events.pop() for _ in range(WARM_INVOCATIONS)] if label in WARM_VARIANTS else []
+        event = events.pop()
+        return lambda: bench.real(
+            name,
+            event,
+            traced=options.get("traced", False),
+            restored=options.get("restored", False),
+            before=options.get("before", False),
+            warm_events=warm,
+        )
+
+    def floor(module: str) -> Callable[[], dict[str, Any]]:
+        return lambda: bench.floor(name, module, recorded["event"], calls)
+
+    for round_number in range(RUNS):
+        jobs = [(label, variant(label, options)) for label, options in _variants().items()]
+        jobs.append(("baseline", lambda: bench.baseline(name, {}, calls)))
+        jobs.extend((label, floor(module)) for label, module in FLOORS[name].items())
+        for label, job in jobs[:: -1 if round_number % 2 else 1]:
+            run = job()
             assert label == "baseline" or succeeded(run["reply"]), f"{name} {label}: {run['reply']}"
             results.setdefault(f"{name} {label}", []).append(_as_run(run))
 
@@ -465,6 +516,12 @@ def _print(results: dict[str, list[Run]], calls: dict[str, list[Any]]) -> None:
         own = _summary(results[f"{name} untraced"])["total_ms"] - floor
         share = own / baseline["total_ms"]
         print(f"  the service's own code: untraced - library floor = {own:.0f} ms, {share:.2f}x the baseline")
+        for variant in _warm_variants():
+            warm_ms, warm_gc_ms = _warm_summary(results[f"{name} {variant}"])
+            print(
+                f"  {variant}: then {WARM_INVOCATIONS} warm invocations of the same instance, median "
+                f"{warm_ms:.1f} ms, {warm_gc_ms:.2f} ms of it in the collector"
+            )
         operations = ", ".join(f"{service}.{operation}" for service, operation, _ in calls[name])
         print(f"  AWS calls ({len(calls[name])}): {operations}")
     print(f"targets: total <= {TARGET_RATIO}x the baseline; peak RSS (VmHWM) <= {TARGET_RSS_MB} MB")
