@@ -258,30 +258,27 @@ class Bench:
         sys_path = [*function.sys_path(), str(SNAPSHOT_RESTORE_STAND_IN_DIR)]
         return _run(sys_path, spec, {**_lambda_environment(function, traced), **self.aws})
 
-    def baseline(self, name: str, event: dict[str, Any], calls: list[Any]) -> dict[str, Any]:
+    def baseline(self, name: str, calls: list[Any]) -> dict[str, Any]:
         """The boto3-only handler on the runtime's SDK, making the calls the real function made."""
-        spec = {
-            "name": f"{name}Baseline",
-            "module": "baseline_handler",
-            "attribute": "lambda_handler",
-            "event": json.dumps(event),
-            "record": False,
-        }
-        environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
-        return _run([str(HANDLERS_DIR), str(RUNTIME_SDK_DIR)], spec, environment)
+        return self._replay(name, "baseline_handler", {}, calls, with_layer=False)
 
     def floor(self, name: str, module: str, event: dict[str, Any], calls: list[Any]) -> dict[str, Any]:
         """The same calls through the chosen libraries alone (the built layer's), answering `event`."""
-        function = self.functions[name]
+        return self._replay(name, module, event, calls, with_layer=True)
+
+    def _replay(
+        self, name: str, module: str, event: dict[str, Any], calls: list[Any], *, with_layer: bool
+    ) -> dict[str, Any]:
+        """One cold start of a reference handler (HANDLERS_DIR) replaying `calls` for function `name`."""
         spec = {
-            "name": f"{name}Floor",
+            "name": f"{name}{module}",
             "module": module,
             "attribute": "lambda_handler",
             "event": json.dumps(event),
             "record": False,
         }
         environment = {**self.aws, "BASELINE_CALLS": json.dumps(calls)}
-        layers = [str(layer) for layer in function.layer_dirs]
+        layers = [str(layer) for layer in self.functions[name].layer_dirs] if with_layer else []
         return _run([str(HANDLERS_DIR), *layers, str(RUNTIME_SDK_DIR)], spec, environment)
 
 
@@ -445,7 +442,7 @@ def _measure(
 
     for round_number in range(RUNS):
         jobs = [(label, variant(label, options)) for label, options in _variants().items()]
-        jobs.append(("baseline", lambda: bench.baseline(name, {}, calls)))
+        jobs.append(("baseline", lambda: bench.baseline(name, calls)))
         jobs.extend((label, floor(module)) for label, module in FLOORS[name].items())
         for label, job in jobs[:: -1 if round_number % 2 else 1]:
             run = job()
