@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER_DIRS = [REPO_ROOT / "functions" / "ingest_api", REPO_ROOT / "functions" / "ingest_consumer"]
+from ingestctl.local.functions import function_specs
 
 
 def after_importing(handler: str, report: str) -> Any:
     """The JSON that `report` (Python code run after the import, printing one JSON document last) printed.
 
-    The interpreter has only the handlers' directories and the installed project: no AWS client is made.
+    The interpreter has only the functions' code directories and the installed project: no AWS client is
+    made.
     """
     code = f"import importlib, sys\nimportlib.import_module(sys.argv[1])\n{report}"
-    python_path = ":".join(str(directory) for directory in HANDLER_DIRS)
+    python_path = ":".join(str(spec.code_dir) for spec in function_specs())  # template.yaml's CodeUris
     result = subprocess.run(
         [sys.executable, "-c", code, handler],
         env={"PYTHONPATH": python_path, "AWS_REGION": "eu-west-1", "PATH": ""},
