@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ingestctl.admin.endpoints import create_endpoint
@@ -18,7 +17,7 @@ from session_ingest.domain.utc import parse_utc
 from session_ingest.errors import StoreUnavailable
 from session_ingest.service.dependencies import IngestDependencies
 from tests.integration.ingest_api.conftest import QueueReader, requests_table_items
-from tests.support.aws_calls import counting_aws_calls
+from tests.support.aws_calls import InjectedErrors, counting_aws_calls, injected_errors
 from tests.support.ingest_api import ApiClient
 
 
@@ -41,28 +40,13 @@ def outcomes_by_status(aws: CreatedResources) -> dict[str, int]:
     return counts
 
 
-class SendMessageBatchFaults:
-    """Makes chosen SendMessageBatch calls of the service's SQS client fail as a whole (after botocore's
-    retries, as an outage would), counting every call."""
-
-    def __init__(self, failing_calls: set[int]) -> None:
-        self.failing_calls = failing_calls
-        self.calls = 0
-
-    def __call__(self, **_: Any) -> None:
-        self.calls += 1
-        if self.calls in self.failing_calls:
-            raise ClientError(
-                {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessageBatch"
-            )
-
-
 @pytest.fixture
-def send_faults(deps: IngestDependencies) -> Iterator[SendMessageBatchFaults]:
-    faults = SendMessageBatchFaults(set())
-    client("sqs").meta.events.register("before-call.sqs.SendMessageBatch", faults)
-    yield faults
-    client("sqs").meta.events.unregister("before-call.sqs.SendMessageBatch", faults)
+def send_faults(deps: IngestDependencies) -> Iterator[InjectedErrors]:
+    """SendMessageBatch calls of the service's SQS client that fail as a whole (after botocore's retries,
+    as an outage would): none until a test chooses them."""
+    outage = {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}
+    with injected_errors("sqs", "SendMessageBatch", outage, failing_calls=set()) as faults:
+        yield faults
 
 
 # -------------------------------------------------------------------------------------------- statuses
@@ -293,7 +277,7 @@ def test_a_repeat_while_the_first_batch_is_in_flight_is_a_409_that_spends_a_unit
 
 
 def test_sqs_failing_part_way_is_a_503_whose_retry_queues_only_the_rest(
-    api: ApiClient, aws: CreatedResources, queue: QueueReader, send_faults: SendMessageBatchFaults
+    api: ApiClient, aws: CreatedResources, queue: QueueReader, send_faults: InjectedErrors
 ) -> None:
     # Given a queue whose second SendMessageBatch call fails (items 10-19 of 25)
     send_faults.failing_calls = {2}
@@ -322,7 +306,7 @@ def test_sqs_failing_part_way_is_a_503_whose_retry_queues_only_the_rest(
 
 
 def test_without_a_key_a_partly_queued_batch_still_reports_each_item(
-    api: ApiClient, queue: QueueReader, send_faults: SendMessageBatchFaults
+    api: ApiClient, queue: QueueReader, send_faults: InjectedErrors
 ) -> None:
     # Given a queue whose first SendMessageBatch call fails
     send_faults.failing_calls = {1}

@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from ingestctl.admin.endpoints import (
@@ -27,9 +26,9 @@ from ingestctl.cli import app
 from ingestctl.commands.failures import EXIT_BAD_INPUT, EXIT_FAILED
 from ingestctl.local.template import CreatedResources
 from session_ingest import limits
-from session_ingest.adapters.aws import client
 from session_ingest.adapters.endpoint_store import ConfigChanged, EndpointStore, event_owner_key
 from tests.fixtures import reference_session_payload
+from tests.support.aws_calls import InjectedErrors, injected_errors
 from tests.support.ingest_api import ApiClient, FakeClock
 
 
@@ -230,30 +229,16 @@ def test_endpoint_list_shows_endpoints_only_not_event_owners(api: ApiClient) -> 
     assert [view["endpoint_id"] for view in listed] == [api.endpoint_id]
 
 
-class ContendedTransactions:
-    """Cancels every TransactWriteItems of the service's DynamoDB client for contention (another writer
-    on the same items, as DynamoDB reports it), counting the attempts."""
-
-    def __init__(self) -> None:
-        self.attempts = 0
-
-    def __call__(self, **_: Any) -> None:
-        self.attempts += 1
-        raise ClientError(
-            {
-                "Error": {"Code": "TransactionCanceledException", "Message": "injected"},
-                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
-            },
-            "TransactWriteItems",
-        )
-
-
 @pytest.fixture
-def contended() -> Iterator[ContendedTransactions]:
-    cancel = ContendedTransactions()
-    client("dynamodb").meta.events.register("before-call.dynamodb.TransactWriteItems", cancel)
-    yield cancel
-    client("dynamodb").meta.events.unregister("before-call.dynamodb.TransactWriteItems", cancel)
+def contended() -> Iterator[InjectedErrors]:
+    """Every TransactWriteItems of the service's DynamoDB client cancelled for contention (another writer
+    on the same items, as DynamoDB reports it)."""
+    cancelled = {
+        "Error": {"Code": "TransactionCanceledException", "Message": "injected"},
+        "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+    }
+    with injected_errors("dynamodb", "TransactWriteItems", cancelled) as cancel:
+        yield cancel
 
 
 # Each write of the endpoints table an operator makes, against an existing endpoint.
@@ -268,7 +253,7 @@ ENDPOINT_WRITES: dict[str, Callable[[str], object]] = {
 
 @pytest.mark.parametrize("write", ENDPOINT_WRITES)
 def test_a_write_other_writers_keep_cancelling_is_retried_then_refused_storing_nothing(
-    api: ApiClient, contended: ContendedTransactions, write: str
+    api: ApiClient, contended: InjectedErrors, write: str
 ) -> None:
     # Given an endpoint, and DynamoDB cancelling every transaction on the endpoints table for contention
     before = get_endpoint(api.endpoint_id)
@@ -276,6 +261,6 @@ def test_a_write_other_writers_keep_cancelling_is_retried_then_refused_storing_n
     with pytest.raises(ConfigurationConflict, match=r"try again$"):
         ENDPOINT_WRITES[write](api.endpoint_id)
     # Then the write was retried, then refused asking to try again, and nothing changed
-    assert contended.attempts == limits.TRANSACTION_CONFLICT_RETRIES + 1
+    assert contended.calls == limits.TRANSACTION_CONFLICT_RETRIES + 1
     assert get_endpoint(api.endpoint_id) == before
     assert [view["endpoint_id"] for view in list_endpoints()] == [api.endpoint_id]
